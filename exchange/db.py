@@ -1,0 +1,218 @@
+"""Database plumbing: one declarative base, engines, the per-request session.
+
+House rule: one transaction per request or job. Services ``flush()``; the
+request wrapper (``init_app``) or the job runner commits once, and rolls back
+on any error or any 4xx/5xx answer so a refused request leaves nothing behind.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, g
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeDecorator
+
+from exchange.clock import UTC
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite as on PostgreSQL.
+
+    SQLite has no timezone type, so values are stored as naive UTC there and
+    given their tzinfo back when read. Naive input is refused outright.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store timezone-aware UTC")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def enum_type(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
+    """Store a StrEnum by value in a VARCHAR with a CHECK constraint (portable, migration-friendly)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+        name=enum_cls.__name__.lower(),
+    )
+
+
+JSONType = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see _sqlite_begin).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    # The WAL journal lets readers go on while a writer holds the lock.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # BEGIN IMMEDIATE takes SQLite's write lock at the start of every transaction:
+    # the embedded database's equivalent of PostgreSQL's row locks. Writers queue
+    # instead of failing half-way with "database is locked".
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine configured for the exchange's rules on either backend."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+            kwargs.setdefault("poolclass", sa.pool.StaticPool)
+        engine = sa.create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    if "poolclass" not in kwargs:
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
+    return sa.create_engine(url, **kwargs)
+
+
+def is_postgres(session_or_engine: Session | Engine | sa.Connection) -> bool:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) else session_or_engine
+    return bind.dialect.name == "postgresql"
+
+
+class Database:
+    """The app's engine and session factory; tests may re-bind it to one connection."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.engine = create_db_engine(url, **engine_kwargs)
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
+
+    def bind_to(self, connection: sa.Connection) -> None:
+        """Route every session through ``connection`` inside savepoints (rolled-back test transactions)."""
+        self.sessionmaker = sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        )
+
+    def unbind(self) -> None:
+        self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
+
+    @contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        """One unit of work outside a request (jobs, CLI): commit on success, roll back on error."""
+        session = self.sessionmaker()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+
+def get_db(app: Flask | None = None) -> Database:
+    return (app or current_app).extensions["exchange.db"]
+
+
+def get_session() -> Session:
+    """The session of the current request, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessionmaker()
+    return g.db_session
+
+
+def keep_on_failure(make: Any) -> None:
+    """Save a record even though the request fails (e.g. a failed sign-in for the throttle).
+
+    ``make`` builds the object after the request's own changes have been rolled back,
+    so only this record survives the failure.
+    """
+    g.setdefault("kept_on_failure", []).append(make)
+
+
+def init_app(app: Flask) -> Database:
+    db = Database(app.config["DATABASE_URL"])
+    app.extensions["exchange.db"] = db
+
+    @app.after_request
+    def _commit_or_rollback(response):  # type: ignore[no-untyped-def]
+        session: Session | None = g.pop("db_session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+                kept = g.pop("kept_on_failure", None)
+                if kept:
+                    session.add_all([make() for make in kept])
+                    session.commit()
+        except sa.exc.IntegrityError:
+            session.rollback()
+            current_app.logger.warning("commit refused by a database constraint", exc_info=True)
+            from exchange.errors import ConflictError
+            from exchange.http import error_response
+
+            return error_response(
+                ConflictError("The change clashes with data saved meanwhile; try again.", code="concurrent_change")
+            )
+        except sa.exc.OperationalError:
+            session.rollback()
+            current_app.logger.exception("commit failed")
+            from exchange.errors import DomainError
+            from exchange.http import error_response
+
+            err = DomainError("The database is busy; try again.", code="database_unavailable")
+            err.status = 503
+            return error_response(err)
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def _cleanup(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()
+
+    return db

@@ -1,0 +1,81 @@
+"""Idempotency-Key handling for unsafe requests that clients may retry (bids, payments, signatures).
+
+Same user, same key and same body: the first answer is replayed and nothing runs
+again. Same key with a different body: refused. The stored answer is written in
+the same transaction as the effect, so either both exist or neither does.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, request
+
+from exchange.auth import require_user
+from exchange.context import get_clock
+from exchange.db import get_session
+from exchange.errors import ValidationError
+from exchange.models import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+HEADER_DOC = {
+    "in": "header",
+    "name": HEADER,
+    "required": True,
+    "schema": {"type": "string", "minLength": 8, "maxLength": 100},
+    "description": "A unique key per logical operation; a retry with the same key and body returns the first answer.",
+}
+
+
+def _request_hash() -> str:
+    h = hashlib.sha256()
+    h.update(request.method.encode())
+    h.update(request.path.encode())
+    h.update(b"\0")
+    h.update(request.get_data(cache=True))
+    return h.hexdigest()
+
+
+def idempotent(required: bool = True) -> Callable:
+    def deco(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            key = request.headers.get(HEADER, "").strip()
+            if not key:
+                if required:
+                    raise ValidationError(f"This request needs an {HEADER} header.", code="idempotency_key_required")
+                return view(*args, **kwargs)
+            if len(key) < 8 or len(key) > 100 or not key.isprintable():
+                raise ValidationError(f"{HEADER} must be 8-100 printable characters.", code="idempotency_key_invalid")
+            user = require_user()
+            session = get_session()
+            digest = _request_hash()
+            found = session.scalar(
+                sa.select(IdempotencyRecord).where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key)
+            )
+            if found is not None:
+                if found.request_hash != digest or found.endpoint != request.endpoint:
+                    raise ValidationError(
+                        f"This {HEADER} was used for a different request.", code="idempotency_key_reused"
+                    )
+                resp = Response(found.response_body, status=found.status_code, mimetype="application/json")
+                resp.headers["Idempotent-Replayed"] = "true"
+                return resp
+            resp = view(*args, **kwargs)
+            if not isinstance(resp, Response):
+                from flask import make_response
+
+                resp = make_response(resp)
+            if resp.status_code < 400:
+                session.add(IdempotencyRecord(user_id=user.id, key=key, endpoint=request.endpoint or "",
+                                              request_hash=digest, status_code=resp.status_code,
+                                              response_body=resp.get_data(as_text=True), created_at=get_clock().now()))
+                session.flush()
+            return resp
+
+        return wrapper
+
+    return deco

@@ -1,0 +1,141 @@
+"""Platform pages: home, sign-in/out, sign-up, language switch, API tokens."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session as web_session, url_for
+from flask_babel import gettext as _
+
+from exchange import accounts
+from exchange.auth import PUBLIC, SELF_SERVICE, access, login, require_user
+from exchange.context import get_clock
+from exchange.db import get_session
+from exchange.errors import DomainError
+from exchange.forms import EmptyForm, LoginForm, SignupForm, TokenForm
+from exchange.models import EntityType, PartyKind
+
+exchange_web = Blueprint("exchange_web", __name__)
+
+# Other packages add sections to the home page by registering a function returning
+# (template, context); it keeps this package free of imports from the later ones.
+HOME_SECTIONS: list = []
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect would make the sign-in page a phishing tool.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("exchange_web.home")
+
+
+def start_web_session(user) -> None:  # type: ignore[no-untyped-def]
+    web_session.clear()  # a fresh session on sign-in: no fixation
+    web_session["user_id"] = user.id
+    web_session["pw"] = user.password_hash[-16:]  # changing the password ends other sessions
+    web_session.permanent = False
+
+
+def apply_field_errors(form, err: DomainError) -> None:  # type: ignore[no-untyped-def]
+    """Show a refusal beside the field it concerns, or above the form."""
+    field = getattr(form, err.field, None) if err.field else None
+    if field is not None:
+        field.errors = list(field.errors) + [err.message]
+    else:
+        form.form_errors.append(err.message)
+
+
+@exchange_web.get("/")
+@access(PUBLIC)
+def home():
+    sections = []
+    for provider in HOME_SECTIONS:
+        sections.append(provider())
+    return render_template("exchange/home.html", sections=sections)
+
+
+@exchange_web.route("/login", methods=["GET", "POST"])
+@access(PUBLIC)
+def login_page():
+    form = LoginForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = login(get_session(), form.email.data, form.password.data,
+                         remote_addr=request.remote_addr or "-", clock=get_clock())
+        except DomainError as err:
+            apply_field_errors(form, err)
+            status = err.status
+        else:
+            start_web_session(user)
+            flash(_("Signed in."), "ok")
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 422
+    return render_template("exchange/login.html", form=form), status
+
+
+@exchange_web.post("/logout")
+@access(PUBLIC)
+def logout():
+    web_session.pop("user_id", None)
+    web_session.pop("pw", None)
+    flash(_("Signed out."), "ok")
+    return redirect(url_for("exchange_web.home"))
+
+
+@exchange_web.route("/signup", methods=["GET", "POST"])
+@access(PUBLIC)
+def signup():
+    form = SignupForm()
+    status = 200
+    if form.validate_on_submit():
+        cmd = accounts.RegisterMember(
+            email=form.email.data, password=form.password.data, display_name=form.display_name.data,
+            party_kind=PartyKind(form.party_kind.data), party_name=form.party_name.data,
+            entity_type=EntityType(form.entity_type.data), id_code=form.id_code.data)
+        try:
+            user = accounts.register_member(get_session(), cmd, clock=get_clock(),
+                                            min_password_length=current_app.config["PASSWORD_MIN_LENGTH"])
+        except DomainError as err:
+            apply_field_errors(form, err)
+            status = err.status
+        else:
+            start_web_session(user)
+            flash(_("Welcome! Your account is ready."), "ok")
+            return redirect(url_for("exchange_web.home"))
+    elif request.method == "POST":
+        status = 422
+    return render_template("exchange/signup.html", form=form), status
+
+
+@exchange_web.get("/lang/<code>")
+@access(PUBLIC)
+def set_language(code: str):
+    if code in ("zh", "en"):
+        web_session["lang"] = code
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@exchange_web.route("/account/tokens", methods=["GET", "POST"])
+@access(SELF_SERVICE)
+def tokens_page():
+    user = require_user()
+    form = TokenForm()
+    new_token = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            _tok, new_token = accounts.create_token(get_session(), user, form.name.data, clock=get_clock())
+        except DomainError as err:
+            apply_field_errors(form, err)
+            status = err.status
+    elif request.method == "POST":
+        status = 422
+    return render_template("exchange/tokens.html", form=form, tokens=accounts.list_tokens(get_session(), user),
+                           new_token=new_token, revoke_form=EmptyForm()), status
+
+
+@exchange_web.post("/account/tokens/<int:token_id>/revoke")
+@access(SELF_SERVICE)
+def revoke_token_page(token_id: int):
+    accounts.revoke_token(get_session(), require_user(), token_id, clock=get_clock())
+    flash(_("Token revoked."), "ok")
+    return redirect(url_for("exchange_web.tokens_page"))

@@ -1,0 +1,51 @@
+"""Alembic environment: one linear history for every package's tables."""
+from __future__ import annotations
+
+import os
+
+from alembic import context
+
+from exchange.db import create_db_engine
+from exchange.model_registry import load_all_models
+
+config = context.config
+target_metadata = load_all_models()
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    from config import load_config
+
+    cfg = load_config()
+    if cfg.get("DATABASE_URL"):
+        return cfg["DATABASE_URL"]
+    from pathlib import Path
+
+    return "sqlite:///" + str(Path(__file__).resolve().parent.parent / "instance" / "exchange.db")
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True,
+                      render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_db_engine(_url(), poolclass=__import__("sqlalchemy").pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata,
+                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()
