@@ -62,6 +62,15 @@ def db_url() -> Iterator[str]:
         from exchange.migrate import upgrade
 
         upgrade(url)
+        if os.environ.get("TEST_CREATE_ALL") == "1":
+            # Work in progress only: tables of models that have no migration yet.
+            # The migration test still fails until the revision is written.
+            from exchange.db import create_db_engine
+            from exchange.model_registry import load_all_models
+
+            eng = create_db_engine(url, poolclass=sa.pool.NullPool)
+            load_all_models().create_all(eng)
+            eng.dispose()
         yield url
 
 
