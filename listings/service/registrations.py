@@ -1,0 +1,140 @@
+"""Buyer registration (意向受让登记): declare, pay the deposit, be qualified or rejected."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from exchange.actors import Actor
+from exchange.audit import record_event
+from exchange.clock import Clock
+from exchange.errors import NotFoundError, PermissionDeniedError, StateError
+from exchange.models import Party
+from exchange.refs import next_reference
+from exchange.text import clean_text
+from listings import domain as d
+from listings.models import BuyerRegistration
+from listings.service.common import load_listing, related_party_ids, today
+from listings.service.lifecycle import apply_due
+
+# Settlement plugs in here: the deposit a buyer must pay (credit grade, guarantees) and
+# whether its credit record bars it. Defaults: the listing's deposit, nobody barred.
+DepositPolicy = Callable[[Session, Party, int], tuple[int, bool]]
+deposit_policy: list[DepositPolicy] = []
+# Called after a registration is created: fn(session, registration, clock) -> None (e.g. open a deposit hold).
+ON_REGISTERED: list[Callable[..., None]] = []
+
+
+def _policy(session: Session, buyer: Party, listing_deposit_fen: int) -> tuple[int, bool]:
+    if deposit_policy:
+        return deposit_policy[0](session, buyer, listing_deposit_fen)
+    return listing_deposit_fen, False
+
+
+def load_registration(session: Session, ref: str, *, for_update: bool = False) -> BuyerRegistration:
+    stmt = sa.select(BuyerRegistration).where(BuyerRegistration.ref == ref)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    reg = session.scalar(stmt)
+    if reg is None:
+        raise NotFoundError(f"No registration {ref}.", code="registration_not_found")
+    return reg
+
+
+def visible_registration(actor: Actor, reg: BuyerRegistration) -> BuyerRegistration:
+    if actor.can_read_all or actor.party_id == reg.buyer_party_id:
+        return reg
+    raise NotFoundError(f"No registration {reg.ref}.", code="registration_not_found")
+
+
+def register_interest(session: Session, actor: Actor, listing_ref: str, declaration: str, *,
+                      clock: Clock) -> BuyerRegistration:
+    """A buyer registers during publicity, declaring that it meets the published conditions."""
+    if actor.party_id is None:
+        raise PermissionDeniedError("Only members register.", code="forbidden_role")
+    listing = load_listing(session, listing_ref, for_update=True)
+    apply_due(session, listing, clock)
+    declaration = clean_text(declaration, "declaration", max_length=5000, multiline=True)
+    buyer = session.get(Party, actor.party_id)
+    already = any(r.buyer_party_id == buyer.id for r in listing.registrations)
+    deposit_fen, barred = _policy(session, buyer, listing.deposit_fen)
+    d.check_can_register(
+        buyer_party_id=str(buyer.id), seller_party_id=str(listing.seller_party_id),
+        related_party_ids=related_party_ids(session, listing.seller), listing_state=listing.state,
+        today=today(clock), publicity_starts_on=listing.publicity_start or today(clock),
+        publicity_ends_on=listing.publicity_end or today(clock), already_registered=already, credit_barred=barred)
+    now = clock.now()
+    reg = BuyerRegistration(ref=next_reference(session, "R", now.year), listing_id=listing.id,
+                            buyer_party_id=buyer.id, user_id=actor.user_id, declaration=declaration,
+                            deposit_fen=deposit_fen, deposit_due_at=listing.publicity_ends_at, registered_at=now,
+                            state=d.RegistrationState.PENDING_DEPOSIT)
+    session.add(reg)
+    session.flush()
+    record_event(session, actor=actor, action="registration.created", subject_type="registration",
+                 subject_ref=reg.ref, after={"listing": listing.ref, "buyer": buyer.ref, "deposit_fen": deposit_fen,
+                                             "deposit_due_at": reg.deposit_due_at}, clock=clock)
+    for hook in ON_REGISTERED:
+        hook(session, reg, clock)
+    return reg
+
+
+def _move(session: Session, actor: Actor, reg: BuyerRegistration, to: d.RegistrationState, clock: Clock,
+          reason: str | None = None) -> BuyerRegistration:
+    src = reg.state
+    d.check_registration_transition(src, to)
+    reg.state = to
+    reg.decided_at = clock.now()
+    if reason is not None:
+        reg.decision_reason = reason
+    session.flush()
+    record_event(session, actor=actor, action=f"registration.{to.value}", subject_type="registration",
+                 subject_ref=reg.ref, before={"state": src}, after={"state": to}, reason=reason, clock=clock)
+    return reg
+
+
+def mark_deposit_paid(session: Session, actor: Actor, ref: str, *, clock: Clock) -> BuyerRegistration:
+    """The deposit is in (called by settlement when the hold is funded)."""
+    reg = load_registration(session, ref, for_update=True)
+    listing = load_listing(session, reg.listing.ref, for_update=True)
+    apply_due(session, listing, clock)
+    if reg.state == d.RegistrationState.DEPOSIT_PAID:
+        return reg
+    if reg.state != d.RegistrationState.PENDING_DEPOSIT or clock.now() >= reg.deposit_due_at:
+        raise StateError("The deposit deadline has passed; this registration has lapsed.",
+                         code="deposit_deadline_passed")
+    reg.deposit_paid_at = clock.now()
+    return _move(session, actor, reg, d.RegistrationState.DEPOSIT_PAID, clock)
+
+
+def decide_registration(session: Session, actor: Actor, ref: str, *, qualify: bool, reason: str,
+                        clock: Clock) -> BuyerRegistration:
+    """The operator qualifies the buyer, or rejects it with a reason."""
+    reg = load_registration(session, ref, for_update=True)
+    listing = load_listing(session, reg.listing.ref, for_update=True)
+    apply_due(session, listing, clock)
+    reason = clean_text(reason, "reason", max_length=2000, multiline=True, min_length=0 if qualify else 1)
+    if listing.state not in (d.ListingState.PUBLISHED, d.ListingState.SUSPENDED):
+        raise StateError("Buyers are qualified while the listing is in publicity.", code="publicity_not_open")
+    if reg.state == d.RegistrationState.PENDING_DEPOSIT:
+        raise StateError("The deposit has not been received yet.", code="deposit_not_paid")
+    to = d.RegistrationState.QUALIFIED if qualify else d.RegistrationState.REJECTED
+    return _move(session, actor, reg, to, clock, reason or None)
+
+
+def withdraw_registration(session: Session, actor: Actor, ref: str, reason: str, *,
+                          clock: Clock) -> BuyerRegistration:
+    """The buyer withdraws. After qualifying, settlement forfeits the deposit."""
+    reg = load_registration(session, ref, for_update=True)
+    if actor.party_id != reg.buyer_party_id:
+        raise NotFoundError(f"No registration {ref}.", code="registration_not_found")
+    listing = load_listing(session, reg.listing.ref, for_update=True)
+    if listing.state not in (d.ListingState.PUBLISHED, d.ListingState.SUSPENDED):
+        raise StateError("Registrations can be withdrawn only during publicity.", code="publicity_not_open")
+    return _move(session, actor, reg, d.RegistrationState.WITHDRAWN, clock,
+                 clean_text(reason, "reason", max_length=2000, multiline=True))
+
+
+def registrations_of(session: Session, party_id: int) -> list[BuyerRegistration]:
+    return list(session.scalars(sa.select(BuyerRegistration).where(BuyerRegistration.buyer_party_id == party_id)
+                                .order_by(BuyerRegistration.id.desc())))
