@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# System packages some tests need (PDF rasteriser, CJK font, headless Chromium).
+# System packages some tests need (the PDF rasteriser and headless Chromium).
+# The CJK font for PDFs ships with the project (exchange/data/fonts, Apache-2.0).
 # Installed when running as root (CI, containers); otherwise listed for you to install.
 set -euo pipefail
 need=()
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
-[ -n "$(ls /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc 2>/dev/null)" ] || need+=(fonts-wqy-zenhei)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
