@@ -24,6 +24,7 @@ PREFIXES = {
     "PAY": "payment",
     "OL": "open licence",
     "V": "valuation",
+    "N": "negotiation",
 }
 
 

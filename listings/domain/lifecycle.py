@@ -66,12 +66,13 @@ TRANSITIONS: dict[ListingState, set[ListingState]] = {
     # An unsold listing may be relisted (at a new price): it goes back to draft
     # and the service counts the attempt.
     _L.UNSOLD: {_L.DRAFT},
-    _L.SOLD: set(),
+    # A winner that defaults (does not sign or pay) may send the listing back to unsold for relisting.
+    _L.SOLD: {_L.UNSOLD},
     _L.TERMINATED: set(),
     _L.WITHDRAWN: set(),
 }
 
-TERMINAL_STATES: frozenset[ListingState] = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+TERMINAL_STATES: frozenset[ListingState] = frozenset({_L.SOLD, _L.TERMINATED, _L.WITHDRAWN})
 
 _R = RegistrationState
 

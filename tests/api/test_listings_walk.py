@@ -47,7 +47,9 @@ def test_register_confirm_value_list_publish_register_qualify_and_hand_to_biddin
     assert ok(client.get(f"/api/v1/listings/{listing['ref']}"))["state"] == "published"
     clock.set(datetime(2026, 10, 26, 16, 0, tzinfo=timezone.utc))  # 00:00 on the 27th
     after = ok(client.get(f"/api/v1/listings/{listing['ref']}"))
-    assert after["state"] == "awaiting_auction" and after["qualified_count"] == 2
+    # Handed to bidding: the auction is scheduled at once, so the listing is in auction.
+    assert after["state"] == "in_auction" and after["qualified_count"] == 2
+    assert any(a["listing_ref"] == listing["ref"] for a in ok(client.get("/api/v1/auctions")))
 
     # Registering after publicity ended is refused.
     late = make_member(session, clock)
