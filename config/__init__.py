@@ -56,11 +56,13 @@ class BaseConfig:
     OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
     JSON_LOGS = True
     LOG_LEVEL = "INFO"
+    DEMO_BOT = False
 
 
 class DevelopmentConfig(BaseConfig):
     ENV_NAME = "development"
     SCHEDULER_IN_PROCESS = True
+    DEMO_BOT = True  # demo buyers bid now and then in the live demo auction
     JSON_LOGS = False
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms.validators import DataRequired, Length
 
 
 class LoginForm(FlaskForm):
@@ -13,7 +13,9 @@ class LoginForm(FlaskForm):
 
 
 class SignupForm(FlaskForm):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    # The address is checked by accounts.normalise_email, as for the API (wtforms' Email()
+    # needs the email_validator package, which is not installed: every sign-up was a 500).
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=100)])
     party_kind = SelectField(_l("You act for"), choices=[("organisation", _l("An organisation")),

@@ -42,10 +42,14 @@ class Money:
     @classmethod
     def yuan(cls, amount: int | str | Decimal, currency: str = DEFAULT_CURRENCY) -> Money:
         """Build from a yuan amount given exactly (int, str or Decimal, at most 2 decimals)."""
+        if isinstance(amount, float):
+            raise TypeError("amounts are never floats; pass a string, an int or a Decimal")
         try:
             d = Decimal(str(amount))
         except InvalidOperation:
             raise ValidationError(f"Not an amount: {amount!r}", code="invalid_amount") from None
+        if not d.is_finite():
+            raise ValidationError(f"Not an amount: {amount!r}", code="invalid_amount")
         fen = d * 100
         if fen != fen.to_integral_value():
             raise ValidationError("Amounts have at most two decimals (fen).", code="invalid_amount")
@@ -57,6 +61,10 @@ class Money:
         if not isinstance(text, str):
             raise ValidationError("Amount must be text.", code="invalid_amount")
         s = text.strip().replace(" ", "").replace("\u00a0", "")
+        # format() writes negatives as "-¥12.00": a sign may come before the symbol.
+        lead = ""
+        if s[:1] in ("-", "\u2212"):
+            lead, s = "-", s[1:]
         found = None
         for prefix in sorted(_SYMBOL_TO_CURRENCY, key=len, reverse=True):
             if s.startswith(prefix):
@@ -66,8 +74,12 @@ class Money:
             m = re.match(r"^([A-Z]{3})", s)
             if m:
                 found, s = m.group(1), s[3:]
-        if s.startswith("-") is False and s[:1] == "−":
+        if s[:1] == "\u2212":
             s = "-" + s[1:]
+        if lead:
+            if s.startswith("-"):
+                raise ValidationError(f"Not an amount: {text!r}", code="invalid_amount")
+            s = "-" + s
         m = _AMOUNT_RE.match(s)
         if not m:
             raise ValidationError(f"Not an amount: {text!r}", code="invalid_amount")
@@ -157,4 +169,7 @@ def rate(value: str | int | Decimal, places: int = 6) -> Decimal:
         raise ValidationError(f"Not a rate: {value!r}", code="invalid_rate") from None
     if not d.is_finite():
         raise ValidationError(f"Not a rate: {value!r}", code="invalid_rate")
-    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    try:
+        return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # too many digits for the decimal context: no real rate is that large
+        raise ValidationError(f"Not a rate: {value!r}", code="invalid_rate") from None

@@ -25,6 +25,7 @@ PREFIXES = {
     "OL": "open licence",
     "V": "valuation",
     "N": "negotiation",
+    "J": "journal entry", "RF": "refund or payout", "CI": "credit instrument", "PL": "pledge",
 }
 
 

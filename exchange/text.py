@@ -15,10 +15,14 @@ def clean_text(value: object, field: str, *, max_length: int, min_length: int = 
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be text.", code="invalid_type", field=field)
     text = unicodedata.normalize("NFC", value).strip()
+    if multiline:
+        # Browsers submit a textarea's line breaks as CRLF; store plain newlines.
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     for ch in text:
         if multiline and ch in "\n\t":
             continue
-        if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co"):
+        # Zl/Zp (U+2028/U+2029) are line breaks in disguise: as unwelcome in a name as a newline.
+        if ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp"):
             raise ValidationError(
                 f"{field} contains a control or direction character (U+{ord(ch):04X}).",
                 code="invalid_characters",

@@ -21,7 +21,10 @@ HOME_SECTIONS: list = []
 
 def _safe_next(target: str | None) -> str:
     # Only same-site paths: an open redirect would make the sign-in page a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Browsers drop tabs and newlines inside URLs ("/\t/evil.example" is "//evil.example"),
+    # and a newline cannot go into a Location header at all: refuse any control character.
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and target.isprintable() and " " not in target):
         return target
     return url_for("exchange_web.home")
 
