@@ -35,6 +35,7 @@ from exchange.errors import ConflictError, RuleViolationError, StateError, Valid
 #: the signed 64-bit column limit, so arithmetic on it can never overflow the database.
 MAX_BID_FEN = 10**15
 DEFAULT_COUNTDOWN_SECONDS = 300
+MAX_DESCENDING_SECONDS = 7 * 24 * 3600
 
 
 # --------------------------------------------------------------------------- enums
@@ -291,6 +292,11 @@ def validate_rules(rules: AuctionRules) -> None:
         assert floor is not None
         if floor > rules.start_price:
             raise bad("floor_price", "The floor price cannot exceed the start price.")
+        # A descending auction that would take weeks to reach its floor is a mistake in the settings.
+        steps = -(-(rules.start_price - floor) // rules.step_down)
+        if (steps + 1) * rules.step_interval_seconds > MAX_DESCENDING_SECONDS:
+            raise bad("step_down", "The price would take more than 7 days to reach the floor; "
+                                   "use bigger steps or shorter intervals.")
 
 
 def initial_snapshot(rules: AuctionRules) -> AuctionSnapshot:
