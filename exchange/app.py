@@ -45,23 +45,32 @@ def _select_locale() -> str:
 
 
 def _compile_translations(app: Flask) -> str:
-    """Compile .po catalogues into the instance folder (no binary files in the repository)."""
+    """Compile each package's .po catalogues into the instance folder (no binaries in the repository).
+
+    Every package keeps its own ``translations/zh/LC_MESSAGES/messages.po`` so
+    that packages never edit one shared file; Flask-Babel merges the catalogues.
+    """
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    src = PACKAGE_ROOT / "translations"
-    out = Path(app.instance_path) / "translations"
-    for po in src.glob("*/LC_MESSAGES/messages.po"):
-        mo = out / po.relative_to(src).with_suffix(".mo")
-        if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
-            mo.parent.mkdir(parents=True, exist_ok=True)
-            with po.open("rb") as f:
-                catalog = read_po(f)
-            tmp = mo.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as f:
-                write_mo(f, catalog)
-            tmp.replace(mo)
-    return str(out)
+    out_dirs = []
+    for pkg in ("exchange", *DOMAIN_PACKAGES):
+        src = REPO_ROOT / pkg / "translations"
+        if not src.is_dir():
+            continue
+        out = Path(app.instance_path) / "translations" / pkg
+        for po in src.glob("*/LC_MESSAGES/messages.po"):
+            mo = out / po.relative_to(src).with_suffix(".mo")
+            if not mo.exists() or mo.stat().st_mtime < po.stat().st_mtime:
+                mo.parent.mkdir(parents=True, exist_ok=True)
+                with po.open("rb") as f:
+                    catalog = read_po(f)
+                tmp = mo.with_suffix(f".{os.getpid()}.tmp")
+                with tmp.open("wb") as f:
+                    write_mo(f, catalog)
+                tmp.replace(mo)
+        out_dirs.append(str(out))
+    return ";".join(out_dirs)
 
 
 def _document_errors(api: Api) -> None:
@@ -162,8 +171,23 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None, 
     def _template_globals() -> dict[str, Any]:
         from flask_babel import get_locale
 
-        return {"current_user": g.get("user"), "format_local": format_local, "lang": str(get_locale() or "zh"),
-                "now_utc": app.extensions["exchange.clock"].now()}
+        from exchange.views import nav_for
+
+        user = g.get("user")
+        return {"current_user": user, "format_local": format_local, "lang": str(get_locale() or "zh"),
+                "now_utc": app.extensions["exchange.clock"].now(), "nav_items": nav_for(user)}
+
+    @app.template_filter("money")
+    def _money_filter(fen: int | None, currency: str = "CNY") -> str:
+        """Integer fen shown as ¥1,234,567.89 (empty for None)."""
+        from exchange.money import Money
+
+        return "" if fen is None else Money(int(fen), currency).format()
+
+    @app.template_filter("local")
+    def _local_filter(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """A UTC datetime shown in Shanghai time."""
+        return format_local(value, fmt) if value is not None else ""
 
     from exchange.cli import register_cli
 

@@ -1,6 +1,9 @@
 """Platform pages: home, sign-in/out, sign-up, language switch, API tokens."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session as web_session, url_for
 from flask_babel import gettext as _
 
@@ -17,6 +20,32 @@ exchange_web = Blueprint("exchange_web", __name__)
 # Other packages add sections to the home page by registering a function returning
 # (template, context); it keeps this package free of imports from the later ones.
 HOME_SECTIONS: list = []
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link in the top bar. ``roles`` None: everyone; otherwise the roles that see it."""
+
+    endpoint: str
+    label: Any  # a lazy_gettext string
+    roles: tuple[str, ...] | None = None
+    order: int = 50
+
+
+# Packages append their entries (e.g. the catalogue, "my listings", the operator console).
+NAV: list[NavItem] = []
+
+
+def nav_for(user) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    items = []
+    for item in sorted(NAV, key=lambda i: i.order):
+        if item.roles is not None and (user is None or user.role.value not in item.roles):
+            continue
+        try:
+            items.append({"url": url_for(item.endpoint), "label": str(item.label), "endpoint": item.endpoint})
+        except Exception:  # noqa: BLE001 - an endpoint of a package that is not installed
+            continue
+    return items
 
 
 def _safe_next(target: str | None) -> str:
