@@ -104,9 +104,8 @@ def place_bid(data: dict, ref: str):
     already_leading, sealed_bid_exists, invalid_amount."""
     session = get_session()
     bid = svc.place_bid(session, Actor.of(require_user()), ref, data["amount_fen"], clock=get_clock())
-    a = svc.load_auction(session, ref)
-    return {"seq": bid.seq, "bidder_no": bid.bidder_no, "amount_fen": bid.amount_fen, "placed_at": bid.placed_at,
-            "auction": svc.live_state(session, a, _party_id(), get_clock())}
+    a = session.get(Auction, bid.auction_id)  # already in the session: no query
+    return svc.bidding.bid_receipt(a, bid, get_clock())
 
 
 @auctions_api.route("/auctions/<ref>/bids", methods=["GET"])

@@ -57,8 +57,23 @@ class BidSchema(ma.Schema):
     placed_at = ma.fields.DateTime()
 
 
+class BidReceiptAuctionSchema(ma.Schema):
+    """The auction right after the bid (a subset of the live state, built without further queries)."""
+
+    ref = ma.fields.String()
+    state = ma.fields.String()
+    bid_count = ma.fields.Integer()
+    server_time = ma.fields.DateTime()
+    current_price_fen = ma.fields.Integer(allow_none=True)
+    leader_bidder_no = ma.fields.String(allow_none=True)
+    you_lead = ma.fields.Boolean()
+    effective_end_at = ma.fields.DateTime()
+    min_next_bid_fen = ma.fields.Integer(allow_none=True)
+    version = ma.fields.String()
+
+
 class BidAcceptedSchema(BidSchema):
-    auction = ma.fields.Nested(AuctionStateSchema)
+    auction = ma.fields.Nested(BidReceiptAuctionSchema)
 
 
 class ScheduleSchema(StrictSchema):

@@ -136,7 +136,11 @@ def issue_token(session: Session, user: User, name: str, clock: Clock) -> tuple[
 
 
 def user_for_token(session: Session, plain: str, clock: Clock) -> User:
-    tok = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(plain)))
+    from sqlalchemy.orm import joinedload
+
+    # One query for token and user: this runs on every API call, bids included.
+    tok = session.scalar(sa.select(ApiToken).options(joinedload(ApiToken.user))
+                         .where(ApiToken.token_hash == _token_digest(plain)))
     if tok is None:
         raise AuthenticationError("The API token is not valid.", code="invalid_token")
     if tok.revoked_at is not None:

@@ -149,8 +149,17 @@ def place_bid(session: Session, actor: Actor, auction_ref: str, amount_fen: int,
 
     A bid at or after the effective end is refused even if nobody has closed the auction yet.
     """
-    a = load_auction(session, auction_ref, for_update=True)
-    bidder = bidder_for(session, a, actor.party_id)
+    # One round trip: lock the auction row and fetch the caller's bidder entry with it.
+    row = session.execute(
+        sa.select(Auction, AuctionBidder)
+        .outerjoin(AuctionBidder, sa.and_(AuctionBidder.auction_id == Auction.id,
+                                          AuctionBidder.party_id == (actor.party_id or -1)))
+        .where(Auction.ref == auction_ref)
+        .with_for_update(of=Auction).execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"No auction {auction_ref}.", code="auction_not_found")
+    a, bidder = row
     eligible = bidder is not None and not bidder.defaulted
     bidder_no = bidder.bidder_no if bidder else ""
     now = clock.now()
@@ -181,6 +190,25 @@ def place_bid(session: Session, actor: Actor, auction_ref: str, amount_fen: int,
         # The first acceptance ends a descending auction at once.
         close_auction(session, Actor.system("auction"), a, clock=clock)
     return bid
+
+
+def bid_receipt(a: Auction, bid: Bid, clock: Clock) -> dict[str, Any]:
+    """The answer to an accepted bid, built from the rows in memory: no further query runs while
+    the auction's lock is held (the lock is released at commit, right after)."""
+    rules = rules_of(a)
+    snap = snapshot_of(a)
+    sealed = a.format == ad.AuctionFormat.SEALED
+    now = clock.now()
+    min_next = None
+    if a.state != ad.AuctionState.CLOSED and now < a.effective_end_at:
+        min_next = ad.min_next_bid(rules, snap) if a.format == ad.AuctionFormat.ASCENDING else None
+    return {"seq": bid.seq, "bidder_no": bid.bidder_no, "amount_fen": bid.amount_fen, "placed_at": bid.placed_at,
+            "auction": {"ref": a.ref, "state": a.state.value, "bid_count": a.bid_count, "server_time": now,
+                        "current_price_fen": None if sealed else a.current_price_fen,
+                        "leader_bidder_no": None if sealed else a.leader_bidder_no,
+                        "you_lead": (not sealed) and a.leader_bidder_no == bid.bidder_no,
+                        "effective_end_at": a.effective_end_at, "min_next_bid_fen": min_next,
+                        "version": f"{a.bid_count}:{a.state.value}:{a.effective_end_at.isoformat()}"}}
 
 
 def _records(session: Session, a: Auction) -> list[ad.BidRecord]:
