@@ -5,15 +5,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session as web_session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 
 from exchange import accounts
-from exchange.auth import PUBLIC, SELF_SERVICE, access, login, require_user
+from exchange.auth import PUBLIC, SELF_SERVICE, STAFF, access, login, require_user
 from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.errors import DomainError
 from exchange.forms import EmptyForm, LoginForm, SignupForm, TokenForm
-from exchange.models import EntityType, PartyKind
+from exchange.models import EntityType, PartyKind, Role
 
 exchange_web = Blueprint("exchange_web", __name__)
 
@@ -33,7 +34,22 @@ class NavItem:
 
 
 # Packages append their entries (e.g. the catalogue, "my listings", the operator console).
-NAV: list[NavItem] = []
+NAV: list[NavItem] = [NavItem("exchange_web.operator_console", _l("Console"), ("operator", "admin", "auditor"), 90)]
+
+
+@dataclass(frozen=True)
+class Queue:
+    """One line of the operator console: what waits, how many, and where to act on it."""
+
+    key: str
+    label: Any
+    count: int
+    endpoint: str | None = None
+    overdue: int = 0
+
+
+# Packages append functions fn(session, clock) -> list[Queue]; the console shows them all.
+OPERATOR_QUEUES: list = []
 
 
 def nav_for(user) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
@@ -136,6 +152,26 @@ def signup():
     elif request.method == "POST":
         status = 422
     return render_template("exchange/signup.html", form=form), status
+
+
+@exchange_web.get("/operator")
+@access(*STAFF, Role.auditor.value)
+def operator_console():
+    """Queues with counts across every package, most urgent first."""
+    session = get_session()
+    queues: list[Queue] = []
+    for provider in OPERATOR_QUEUES:
+        queues.extend(provider(session, get_clock()))
+    rows = []
+    for q in queues:
+        url = None
+        if q.endpoint:
+            try:
+                url = url_for(q.endpoint)
+            except Exception:  # noqa: BLE001 - a page not installed
+                url = None
+        rows.append({"key": q.key, "label": str(q.label), "count": q.count, "overdue": q.overdue, "url": url})
+    return render_template("exchange/console.html", queues=rows)
 
 
 @exchange_web.get("/lang/<code>")
