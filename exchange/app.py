@@ -39,9 +39,9 @@ class ExchangeApi(Api):
 
 def _select_locale() -> str:
     lang = request.args.get("lang") or web_session.get("lang") or request.cookies.get("lang")
-    if lang in ("zh", "en"):
-        return lang
-    return request.accept_languages.best_match(["zh", "en"], default="zh") or "zh"
+    # Simplified Chinese unless the person chose English: the exchange's pages, notices and
+    # certificates are Chinese first, whatever language the browser happens to prefer.
+    return lang if lang in ("zh", "en") else "zh"
 
 
 def _compile_translations(app: Flask) -> str:
@@ -174,7 +174,12 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None, 
         from exchange.views import nav_for
 
         user = g.get("user")
+        from flask_babel import gettext
+
+        roles = {"member": gettext("member"), "operator": gettext("operator"), "auditor": gettext("auditor"),
+                 "admin": gettext("admin")}
         return {"current_user": user, "format_local": format_local, "lang": str(get_locale() or "zh"),
+                "role_labels": roles,
                 "now_utc": app.extensions["exchange.clock"].now(), "nav_items": nav_for(user)}
 
     @app.template_filter("money")

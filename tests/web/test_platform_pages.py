@@ -75,10 +75,11 @@ def test_language_switch_is_kept_in_the_session(client):
     assert "技术权益交易所" in client.get("/").get_data(as_text=True)
 
 
-def test_language_by_query_and_by_browser(client):
+def test_language_by_query_and_chinese_by_default(client):
     assert '<html lang="en">' in client.get("/?lang=en").get_data(as_text=True)
     assert '<html lang="zh-CN">' in client.get("/").get_data(as_text=True)  # ?lang is for that page only
-    assert '<html lang="en">' in client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
+    # Chinese by default even for an English-language browser; English is a switch away.
+    assert '<html lang="zh-CN">' in client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}).get_data(as_text=True)
     assert '<html lang="zh-CN">' in client.get("/?lang=xx").get_data(as_text=True)
 
 
