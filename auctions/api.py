@@ -6,7 +6,7 @@ import io
 import time
 
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, g
 from flask_smorest import Blueprint
 
 from auctions import service as svc
@@ -82,6 +82,12 @@ def wait_for_change(args: dict, ref: str):
     """Long poll: answers as soon as the state's ``version`` differs from the one given, or at the timeout."""
     deadline = time.monotonic() + args["timeout"]
     db = get_db()
+    # A signed-in caller was identified on the request's session. End that transaction before
+    # waiting: held open, it pins a pooled connection per waiting viewer, and on SQLite (where
+    # every transaction takes the write lock) it blocks every other request for the whole wait.
+    held = g.get("db_session")
+    if held is not None:
+        held.commit()
     while True:
         with db.session_scope() as s:  # a short transaction per look, never one held open while waiting
             a = svc.close_if_due(s, ref, clock=get_clock())

@@ -316,6 +316,17 @@ def publish_result(session: Session, actor: Actor, ref: str, *, clock: Clock) ->
 
 
 # -- what people may see ---------------------------------------------------------------------------
+def _shown_state(a: Auction, now: datetime) -> str:
+    """The state as the clock has it: bidding never waits for the sweep to flip a row to open
+    (or closed), so the room must not say "scheduled" while bids are being taken."""
+    if a.state in (ad.AuctionState.SCHEDULED, ad.AuctionState.OPEN):
+        if now >= a.effective_end_at:
+            return ad.AuctionState.CLOSED.value
+        if now >= a.starts_at:
+            return ad.AuctionState.OPEN.value
+    return a.state.value
+
+
 def live_state(session: Session, a: Auction, viewer_party_id: int | None, clock: Clock) -> dict[str, Any]:
     """State for the auction room; the server's time is included so pages never trust the browser clock."""
     now = clock.now()
@@ -339,7 +350,7 @@ def live_state(session: Session, a: Auction, viewer_party_id: int | None, clock:
         winner_name = w.party.name if w else None
     return {
         "ref": a.ref, "listing_ref": a.listing.ref, "title": a.listing.title, "format": a.format.value,
-        "state": "closed" if a.state != ad.AuctionState.CLOSED and now >= a.effective_end_at else a.state.value,
+        "state": _shown_state(a, now),
         "phase": phase.value if phase else None, "starts_at": a.starts_at, "free_period_ends_at": a.free_period_ends_at,
         "effective_end_at": a.effective_end_at, "hard_end_at": a.hard_end_at, "server_time": now,
         "seconds_left": max(0.0, (a.effective_end_at - now).total_seconds()),
@@ -382,6 +393,9 @@ def protocol_rows(session: Session, a: Auction) -> list[list[str]]:
             ["hammer price", Money(a.hammer_price_fen).format() if a.hammer_price_fen else "-"],
             ["winner bidder no", a.winner_bidder_no or "-"], ["bids", str(a.bid_count)], [],
             ["seq", "bidder no", "amount", "time (UTC+8)"]]
+    if a.format == ad.AuctionFormat.SEALED and a.state != ad.AuctionState.CLOSED:
+        # Sealed bids stay hidden from everyone, the exchange included, until the close.
+        return head
     rows = session.scalars(sa.select(Bid).where(Bid.auction_id == a.id).order_by(Bid.seq))
     return head + [[str(b.seq), b.bidder_no, Money(b.amount_fen).format(),
                     format_local(b.placed_at, "%Y-%m-%d %H:%M:%S.%f")] for b in rows]
