@@ -2,6 +2,7 @@
 buyer registration, open licences and the catalogue."""
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
 
@@ -280,7 +281,8 @@ def pricing(ref: str):
 # -- listings -------------------------------------------------------------------------------
 @listings_api.route("/listings", methods=["GET"])
 @access(PUBLIC)
-@listings_api.arguments(CatalogueArgsSchema, location="query")
+# webargs ignores unknown query parameters unless told otherwise; a misspelt filter must not pass unnoticed.
+@listings_api.arguments(CatalogueArgsSchema, location="query", unknown=ma.RAISE)
 @listings_api.response(200, ListingPageSchema)
 def catalogue(args: dict):
     """The public catalogue: keyword search (works for Chinese) and filters, paginated, stable order."""
@@ -387,11 +389,22 @@ def listing_registrations(ref: str):
              "declaration": "", "buyer": {"ref": "", "name": ""}} for r in listing.registrations]
 
 
+def _catch_up(listings) -> None:  # type: ignore[no-untyped-def]
+    """Apply what is due (lapsed deposits, end of publicity) before showing registrations."""
+    from listings.service.lifecycle import is_due
+
+    session, clock = get_session(), get_clock()
+    for listing in listings:
+        if is_due(listing, clock):
+            svc.apply_due(session, svc.load_listing(session, listing.ref, for_update=True), clock)
+
+
 @listings_api.route("/registrations/mine", methods=["GET"])
 @access(*MEMBERS)
 @listings_api.response(200, RegistrationSchema(many=True))
 def my_registrations():
     """Your party's registrations."""
+    _catch_up({r.listing for r in svc.registrations_of(get_session(), require_user().party_id)})
     return svc.registrations_of(get_session(), require_user().party_id)
 
 
@@ -400,7 +413,9 @@ def my_registrations():
 @listings_api.response(200, RegistrationSchema)
 def get_registration(ref: str):
     """One registration (the buyer's own, or any for staff and auditors)."""
-    return svc.visible_registration(_actor(), svc.load_registration(get_session(), ref))
+    reg = svc.visible_registration(_actor(), svc.load_registration(get_session(), ref))
+    _catch_up([reg.listing])
+    return reg
 
 
 @listings_api.route("/registrations/<ref>/deposit-received", methods=["POST"])

@@ -287,8 +287,9 @@ class CatalogueArgsSchema(PageArgsSchema):
     technical_field = ma.fields.String(load_default=None, validate=ma.validate.OneOf(list(TECH_FIELDS)))
     mode = ma.fields.Enum(d.TradingMode, by_value=True, load_default=None)
     state = ma.fields.Enum(d.ListingState, by_value=True, load_default=None)
-    min_price_fen = Fen(load_default=None)
-    max_price_fen = Fen(load_default=None)
+    # Not strict: query-string values arrive as text.
+    min_price_fen = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0, max=10**15 - 1))
+    max_price_fen = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0, max=10**15 - 1))
     ending_before = ma.fields.Date(load_default=None)
 
     class Meta:

@@ -171,3 +171,41 @@ def listing_in_auction(client, session, clock, **listing_over: Any) -> dict:  # 
     auction = next(a for a in auctions if a["listing_ref"] == listing["ref"])
     return {"seller": seller, "b1": b1, "b2": b2, "op": op, "ts": ts, "t1": t1, "t2": t2, "to": to,
             "asset": asset, "listing": listing, "r1": r1, "r2": r2, "auction": auction}
+
+
+class Cast:
+    """The people of a test, each made and signed in on first use, so a test pays only for whom it needs.
+
+    ``seller``, ``other``, ``b1``..``b3`` are members, ``op`` an operator, ``aud`` an auditor;
+    ``ts``, ``t_other``, ``t1``..``t3``, ``to``, ``ta`` are their bearer tokens.
+    """
+
+    _ROLES: dict[str, str | None] = {"seller": None, "other": None, "b1": None, "b2": None, "b3": None,
+                                     "op": "operator", "aud": "auditor"}
+    _TOKENS = {"ts": "seller", "t_other": "other", "t1": "b1", "t2": "b2", "t3": "b3", "to": "op", "ta": "aud"}
+
+    def __init__(self, client, session, clock) -> None:  # type: ignore[no-untyped-def]
+        self._client, self._session, self._clock = client, session, clock
+        self._made: dict[str, tuple[Any, str]] = {}
+
+    def _person(self, name: str) -> tuple[Any, str]:
+        if name not in self._made:
+            from exchange.models import Role
+
+            role = self._ROLES[name]
+            self._made[name] = signed_in(self._client, self._session, self._clock, Role(role) if role else None)
+        return self._made[name]
+
+    def make(self, *names: str) -> None:
+        """Make these people now, e.g. before counting rows (making one writes audit events)."""
+        for name in names:
+            self._person(self._TOKENS.get(name, name))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._TOKENS:
+            return self._person(self._TOKENS[name])[1]
+        if name in self._ROLES:
+            return self._person(name)[0]
+        raise AttributeError(name)

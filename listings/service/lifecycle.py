@@ -174,6 +174,8 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
     """
     listing = load_listing(session, ref, for_update=True)
     require_seller(actor, listing)
+    # A publicity that has ended (job not run yet) must not be restarted by a change of terms.
+    apply_due(session, listing, clock)
     unknown = set(changes) - set(TERM_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="unknown_field")
@@ -191,6 +193,8 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
     listing.updated_at = clock.now()
     after: dict[str, Any] = {k: values[k] for k in changes}
     if listing.state == d.ListingState.PUBLISHED:
+        # New published terms are a new publication: the rights rules apply to them too (e.g. a new mode).
+        d.check_listable(facts_for(session, listing.asset, listing.seller_party_id, listing.mode), today(clock))
         _check_price_rules(session, listing, listing.asset, listing.seller, today(clock))
         _start_publicity(session, listing, today(clock))
         after["publicity_restarted"] = {"start": listing.publicity_start, "end": listing.publicity_end}
@@ -292,6 +296,7 @@ def withdraw_listing(session: Session, actor: Actor, ref: str, reason: str, *, c
     """The seller withdraws, possible only before anyone has registered."""
     listing = load_listing(session, ref, for_update=True)
     require_seller(actor, listing)
+    apply_due(session, listing, clock)  # a listing whose publicity has ended is no longer withdrawn
     standing = sum(1 for r in listing.registrations if r.state in d.STANDING_REGISTRATION_STATES)
     d.check_can_withdraw(listing.state, standing)
     _transition(session, actor, listing, d.ListingState.WITHDRAWN, clock,
@@ -318,6 +323,7 @@ def relist(session: Session, actor: Actor, ref: str, changes: dict[str, Any], *,
     """Relist an unsold listing as a new draft (often at a lower price), counting the attempt."""
     old = load_listing(session, ref, for_update=True)
     require_seller(actor, old)
+    apply_due(session, old, clock)  # it may have ended unsold a moment ago, before any job ran
     if old.state != d.ListingState.UNSOLD:
         raise StateError("Only an unsold listing is relisted.", code="invalid_transition")
     if session.scalar(sa.select(Listing.id).where(Listing.previous_listing_id == old.id)):

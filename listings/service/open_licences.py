@@ -131,7 +131,8 @@ def take_open_licence(session: Session, actor: Actor, ref: str, notice: str, *, 
                                                             OpenLicenceTaking.licensee_party_id == actor.party_id)):
         raise ConflictError("You already hold this licence.", code="already_licensed")
     frozen = [e for e in decl.asset.encumbrances if e.kind == d.EncumbranceKind.COURT_FREEZE
-              and e.starts_on <= on and (e.released_on is None or e.released_on > on)]
+              and e.starts_on <= on and (e.ends_on is None or on <= e.ends_on)
+              and (e.released_on is None or e.released_on > on)]
     if frozen:
         raise RuleViolationError("The patent is frozen by a court.", code="court_frozen")
     taking = OpenLicenceTaking(declaration_id=decl.id, licensee_party_id=actor.party_id, user_id=actor.user_id,

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 from exchange.actors import Actor
 from exchange.audit import record_event
 from exchange.clock import Clock
-from exchange.errors import NotFoundError, PermissionDeniedError, StateError
+from exchange.errors import NotFoundError, PermissionDeniedError, RuleViolationError, StateError
 from exchange.models import Party
 from exchange.refs import next_reference
 from exchange.text import clean_text
 from listings import domain as d
 from listings.models import BuyerRegistration
-from listings.service.common import load_listing, related_party_ids, today
+from listings.service.common import facts_for, load_listing, related_party_ids, today
 from listings.service.lifecycle import apply_due
 
 # Settlement plugs in here: the deposit a buyer must pay (credit grade, guarantees) and
@@ -64,6 +64,11 @@ def register_interest(session: Session, actor: Actor, listing_ref: str, declarat
         related_party_ids=related_party_ids(session, listing.seller), listing_state=listing.state,
         today=today(clock), publicity_starts_on=listing.publicity_start or today(clock),
         publicity_ends_on=listing.publicity_end or today(clock), already_registered=already, credit_barred=barred)
+    # A court freeze blocks everything, including new interest in a listing that was already public.
+    facts = facts_for(session, listing.asset, listing.seller_party_id, listing.mode)
+    frozen = [p for p in d.listing_problems(facts, today(clock)) if p.code == "court_frozen"]
+    if frozen:
+        raise RuleViolationError(frozen[0].message, code="court_frozen")
     now = clock.now()
     reg = BuyerRegistration(ref=next_reference(session, "R", now.year), listing_id=listing.id,
                             buyer_party_id=buyer.id, user_id=actor.user_id, declaration=declaration,
@@ -129,6 +134,8 @@ def withdraw_registration(session: Session, actor: Actor, ref: str, reason: str,
     if actor.party_id != reg.buyer_party_id:
         raise NotFoundError(f"No registration {ref}.", code="registration_not_found")
     listing = load_listing(session, reg.listing.ref, for_update=True)
+    # Once publicity has ended (job not run yet) the qualified buyers are fixed: apply the end first.
+    apply_due(session, listing, clock)
     if listing.state not in (d.ListingState.PUBLISHED, d.ListingState.SUSPENDED):
         raise StateError("Registrations can be withdrawn only during publicity.", code="publicity_not_open")
     return _move(session, actor, reg, d.RegistrationState.WITHDRAWN, clock,
