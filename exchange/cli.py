@@ -135,10 +135,13 @@ def register_cli(app: Flask) -> None:
         """Development server, with the scheduler in-process when the settings allow it."""
         from exchange.scheduler import build_scheduler
 
+        from werkzeug.serving import run_simple
+
         app_obj = current_app._get_current_object()  # type: ignore[attr-defined]
         if app_obj.config["SCHEDULER_IN_PROCESS"]:
             build_scheduler(app_obj, background=True).start()
-        app_obj.run(host=host, port=port, use_reloader=False, threaded=True)
+        # Not app.run(): Flask ignores it when started from its own CLI.
+        run_simple(host, port, app_obj, use_reloader=False, threaded=True)
 
 
 def main() -> None:
