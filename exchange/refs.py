@@ -25,6 +25,8 @@ PREFIXES = {
     "OL": "open licence",
     "V": "valuation",
     "N": "negotiation",
+    "TR": "technology contract registration",
+    "JS": "registration number serial",
     "J": "journal entry", "RF": "refund or payout", "CI": "credit instrument", "PL": "pledge",
 }
 
