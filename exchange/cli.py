@@ -127,6 +127,23 @@ def register_cli(app: Flask) -> None:
         accounts = seed_demo(current_app._get_current_object())  # type: ignore[attr-defined]
         print_accounts(accounts)
 
+    @app.cli.command("demo")
+    @with_appcontext
+    def demo_cmd() -> None:
+        """Play one whole deal end to end (accelerated time) and print where its certificate is."""
+        from exchange.demo import seed_demo
+        from exchange.demo_deal import play_deal
+        from exchange.money import Money
+
+        app_obj = current_app._get_current_object()  # type: ignore[attr-defined]
+        seed_demo(app_obj, with_completed_deal=False)
+        r = play_deal(app_obj)
+        click.echo(f"deal {r.deal_ref} on listing {r.listing_ref}: hammer price {Money(r.price_fen).format()}")
+        click.echo(f"certificate {r.certificate_ref}, code {r.short_code}")
+        click.echo(f"  PDF:    {r.pdf_path}")
+        click.echo(f"  verify: {r.verify_url}")
+        click.echo(f"  API:    {app_obj.config['PUBLIC_BASE_URL'].rstrip('/')}/api/v1/certificates/{r.certificate_ref}.pdf")
+
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
     @click.option("--port", default=5000, type=int)

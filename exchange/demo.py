@@ -61,7 +61,7 @@ def _load_stage_modules() -> None:
                 raise
 
 
-def seed_demo(app: Flask) -> list[DemoAccount]:
+def seed_demo(app: Flask, *, with_completed_deal: bool = True) -> list[DemoAccount]:
     clock = app.extensions["exchange.clock"]
     accounts: list[DemoAccount] = []
     with app.app_context():
@@ -89,7 +89,24 @@ def seed_demo(app: Flask) -> list[DemoAccount]:
             with db.session_scope() as s:
                 users = {u.email: u for u in s.scalars(sa.select(User).where(User.email.like("%@demo.example")))}
                 stage(app, s, clock, users)
+        if with_completed_deal:
+            _ensure_completed_deal(app)
     return accounts
+
+
+def _ensure_completed_deal(app: Flask) -> None:
+    """The demo shows a completed deal with its certificate: play one if there is none yet."""
+    try:
+        from contracts.models import Certificate
+    except ImportError:  # pragma: no cover - the contracts package is part of the product
+        return
+    with get_db(app).session_scope() as s:
+        if s.scalar(sa.select(sa.func.count()).select_from(Certificate)):
+            return
+    from exchange.demo_deal import play_deal
+
+    r = play_deal(app)
+    click.echo(f"demo deal {r.deal_ref} completed; certificate {r.certificate_ref}: {r.verify_url}")
 
 
 def print_accounts(accounts: list[DemoAccount]) -> None:
