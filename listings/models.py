@@ -266,6 +266,8 @@ class Listing(Base):
         sa.CheckConstraint("increment_fen > 0", name="increment_positive"),
         sa.CheckConstraint("attempt >= 1", name="attempt_positive"),
         sa.Index("ix_listings_state_publicity_end", "state", "publicity_end"),
+        # The catalogue's default order (newest first); see bench/search.py for the effect.
+        sa.Index("ix_listings_published_at_id", "published_at", "id"),
     )
 
 

@@ -67,8 +67,13 @@ def catalogue_statement(query: CatalogueQuery) -> sa.Select:
         raise ValidationError("The minimum price is above the maximum.", code="invalid_price_range",
                               field="min_price_fen")
     if query.ending_before:
+        # Soonest end first: that is what the filter is for, and the (state, publicity_end)
+        # index serves both the filter and the order.
         stmt = stmt.where(Listing.state == d.ListingState.PUBLISHED, Listing.publicity_end <= query.ending_before)
-    return stmt.order_by(Listing.published_at.desc().nulls_last(), Listing.id.desc())
+        return stmt.order_by(Listing.publicity_end, Listing.id)
+    # Every listing in the catalogue has been published, so published_at is never NULL here;
+    # a plain DESC lets the (published_at, id) index be scanned backwards.
+    return stmt.order_by(Listing.published_at.desc(), Listing.id.desc())
 
 
 def search_catalogue(session: Session, query: CatalogueQuery, page: int, per_page: int):  # type: ignore[no-untyped-def]
