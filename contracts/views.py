@@ -21,3 +21,5 @@ def verify(code: str):  # type: ignore[no-untyped-def]
     except DomainError as err:
         return render_template("contracts/verify.html", result=None, code=code, error=err), err.status
     return render_template("contracts/verify.html", result=result, code=result["code"], error=None)
+
+from contracts.pages import audit, member, operator  # noqa: E402,F401  (the contracts pages register on contracts_web)
