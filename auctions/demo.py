@@ -44,7 +44,7 @@ def _stage(app, session, clock, users) -> None:  # type: ignore[no-untyped-def]
                       price_yuan=1_200_000, free_minutes=120, countdown_seconds=300)
     for buyer in (b1, b2):
         reg = lsvc.register_interest(session, Actor.of(buyer), listing.ref, "本单位符合全部受让条件。", clock=past)
-        lsvc.mark_deposit_paid(session, Actor.of(op), reg.ref, clock=past)
+        lsvc.confirm_deposit_manually(session, Actor.of(op), reg.ref, clock=past)
         lsvc.decide_registration(session, Actor.of(op), reg.ref, qualify=True, reason="", clock=past)
     # Publicity ended; the auction opened a few minutes ago.
     past.set(now - timedelta(minutes=10))

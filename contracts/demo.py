@@ -34,7 +34,7 @@ def seed_contracts(app, session, clock, users) -> None:  # type: ignore[no-untyp
     listing = publish(session, past, seller, op, asset, title=f"{SIGNED_MARK}柔性钙钛矿电池封装结构专利转让",
                       price_yuan=800_000)
     reg = lsvc.register_interest(session, Actor.of(buyer), listing.ref, "本单位符合全部受让条件。", clock=past)
-    lsvc.mark_deposit_paid(session, Actor.of(op), reg.ref, clock=past)
+    lsvc.confirm_deposit_manually(session, Actor.of(op), reg.ref, clock=past)
     lsvc.decide_registration(session, Actor.of(op), reg.ref, qualify=True, reason="", clock=past)
     # Publicity ends with one qualified buyer: a negotiated transfer at the listing price.
     past.set(listing.publicity_ends_at + timedelta(minutes=5))

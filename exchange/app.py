@@ -103,6 +103,25 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None, 
 
         use_fast_hashing_for_tests()
     init_logging(app)
+
+    # Registered before the database's commit hook so that it runs after it (Flask runs
+    # after_request hooks in reverse): a 409/503 answer that replaces a failed commit's
+    # response gets the headers too.
+    @app.after_request
+    def _security_headers(resp):  # type: ignore[no-untyped-def]
+        h = resp.headers
+        h.setdefault("X-Content-Type-Options", "nosniff")
+        h.setdefault("X-Frame-Options", "DENY")
+        h.setdefault("Referrer-Policy", "same-origin")
+        if request.path == "/api/docs":
+            h.setdefault("Content-Security-Policy", "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
+                         "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; img-src 'self' data: https:; "
+                         "font-src 'self' https://fonts.gstatic.com; worker-src blob:; frame-ancestors 'none'")
+        else:
+            h.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                         "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        return resp
+
     db = dbmod.init_app(app)
     register_error_handlers(app)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked below for pages only; the API uses bearer tokens
@@ -135,26 +154,15 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None, 
     _document_errors(api)
     app.extensions["exchange.api"] = api
 
+    from exchange.guards import init_guards
+
+    init_guards(app)
+
     @app.before_request
     def _guard() -> None:
         if request.method not in SAFE_METHODS and not request.path.startswith("/api/"):
             csrf.protect()
         enforce_access(app, dbmod.get_session, lambda: app.extensions["exchange.clock"])
-
-    @app.after_request
-    def _security_headers(resp):  # type: ignore[no-untyped-def]
-        h = resp.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        if request.path == "/api/docs":
-            h.setdefault("Content-Security-Policy", "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
-                         "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; img-src 'self' data: https:; "
-                         "font-src 'self' https://fonts.gstatic.com; worker-src blob:; frame-ancestors 'none'")
-        else:
-            h.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                         "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-        return resp
 
     @app.get("/healthz")
     @access(PUBLIC)

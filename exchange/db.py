@@ -195,6 +195,14 @@ def init_app(app: Flask) -> Database:
             return error_response(
                 ConflictError("The change clashes with data saved meanwhile; try again.", code="concurrent_change")
             )
+        except (sa.exc.DataError, OverflowError) as exc:
+            session.rollback()
+            from exchange.http import out_of_range_response
+
+            refused = out_of_range_response(exc)
+            if refused is None:
+                raise
+            return refused
         except sa.exc.OperationalError:
             session.rollback()
             current_app.logger.exception("commit failed")
@@ -203,7 +211,9 @@ def init_app(app: Flask) -> Database:
 
             err = DomainError("The database is busy; try again.", code="database_unavailable")
             err.status = 503
-            return error_response(err)
+            refused = error_response(err)
+            refused.headers["Retry-After"] = "1"
+            return refused
         finally:
             session.close()
         return response

@@ -107,9 +107,50 @@ def http_error_response(exc: HTTPException) -> Response:
     return _render(status, problem(status, code, exc.name, detail, errors=errors), headers)
 
 
+def out_of_range_response(exc: Exception) -> Response | None:
+    """A value the database cannot hold (a 30-digit amount, a 300-character code) is bad input, not our fault.
+
+    Schemas bound the values they know; this catches the rest at the database's door, so that
+    bad input never becomes a 500. Returns None for data errors of another kind.
+    """
+    import sqlalchemy as sa
+
+    code = None
+    if isinstance(exc, OverflowError):  # SQLite: the driver refuses integers beyond 64 bits
+        code = "value_out_of_range"
+    elif isinstance(exc, sa.exc.DataError):
+        pgcode = getattr(getattr(exc, "orig", None), "pgcode", None)
+        code = {"22003": "value_out_of_range", "22001": "value_too_long"}.get(pgcode or "")
+    if code is None:
+        return None
+    current_app.logger.warning("input refused by the database: %s", type(exc).__name__)
+    detail = ("A number in the request is out of range." if code == "value_out_of_range"
+              else "A text in the request is too long.")
+    return _render(422, problem(422, code, "Invalid input", detail))
+
+
 def register_error_handlers(app: Flask) -> None:
+    import sqlalchemy as sa
+
     app.register_error_handler(DomainError, error_response)
     app.register_error_handler(HTTPException, http_error_response)
+
+    def _data_error(exc: Exception) -> Response:
+        return out_of_range_response(exc) or _unexpected(exc)
+
+    app.register_error_handler(OverflowError, _data_error)
+    app.register_error_handler(sa.exc.DataError, _data_error)
+
+    def _database_unavailable(exc: Exception) -> Response:
+        # The connection dropped, the server restarts, a lock or serialisation conflict: the
+        # request's transaction is rolled back whole, so the client may retry (with the same
+        # Idempotency-Key). Answer as the commit does when it fails: 503, not "our fault" 500.
+        current_app.logger.exception("database unavailable during the request",
+                                     extra={"request_id": g.get("request_id")})
+        return _render(503, problem(503, "database_unavailable", "Service unavailable",
+                                    "The database is busy or unreachable; try again."), {"Retry-After": "1"})
+
+    app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:  # pragma: no cover - exercised by a test route

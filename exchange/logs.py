@@ -30,7 +30,9 @@ class JsonFormatter(logging.Formatter):
         }
         for key in ("request_id", "method", "path", "status", "duration_ms", "user", "remote_addr"):
             if hasattr(record, key):
-                data[key] = getattr(record, key)
+                value = getattr(record, key)
+                # The path is the caller's text too: an ID number or a token can be put in a URL.
+                data[key] = redact(value) if isinstance(value, str) else value
         if record.exc_info:
             data["exc"] = redact(self.formatException(record.exc_info))
         return json.dumps(data, ensure_ascii=False)

@@ -138,7 +138,7 @@ class AuditEventSchema(ma.Schema):
 
 
 class AuditQuerySchema(StrictSchema):
-    after_seq = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    after_seq = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0, max=2**63 - 1))
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
     action = ma.fields.String(load_default=None, validate=ma.validate.Length(max=80))
     subject_ref = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))

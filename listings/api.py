@@ -422,8 +422,9 @@ def get_registration(ref: str):
 @access(*STAFF)
 @listings_api.response(200, RegistrationSchema)
 def deposit_received(ref: str):
-    """Operator confirms the deposit arrived (used when no bank notification is matched automatically)."""
-    return svc.mark_deposit_paid(get_session(), _actor(), ref, clock=get_clock())
+    """Operator confirms the deposit arrived when no bank notification matched it automatically;
+    the receipt is recorded in the ledger and the deposit hold funded."""
+    return svc.confirm_deposit_manually(get_session(), _actor(), ref, clock=get_clock())
 
 
 @listings_api.route("/registrations/<ref>/decision", methods=["POST"])

@@ -84,7 +84,7 @@ def _stage(app, session, clock, users) -> None:  # type: ignore[no-untyped-def]
             for buyer in (b1, b2):
                 reg = svc.register_interest(session, Actor.of(buyer), listing.ref, "本单位符合全部受让条件。",
                                             clock=past)
-                svc.mark_deposit_paid(session, Actor.of(op), reg.ref, clock=past)
+                svc.confirm_deposit_manually(session, Actor.of(op), reg.ref, clock=past)
             svc.decide_registration(session, Actor.of(op), listing.registrations[0].ref, qualify=True, reason="",
                                     clock=past)
 

@@ -82,7 +82,7 @@ def listing_with_buyers(session, clock, p: People, folder: str, buyers: list[Use
     ls.publish_listing(session, op, listing.ref, clock=clock)
     for buyer in p.buyers if buyers is None else buyers:
         reg = ls.register_interest(session, Actor.of(buyer), listing.ref, "本公司符合全部受让条件", clock=clock)
-        ls.mark_deposit_paid(session, op, reg.ref, clock=clock)
+        ls.confirm_deposit_manually(session, op, reg.ref, clock=clock)
         ls.decide_registration(session, op, reg.ref, qualify=True, reason="", clock=clock)
     return listing.ref
 

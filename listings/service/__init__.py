@@ -55,7 +55,9 @@ from listings.service.pricing import (  # noqa: F401
     reference_band_for,
 )
 from listings.service.registrations import (  # noqa: F401
+    MANUAL_DEPOSIT,
     ON_REGISTERED,
+    confirm_deposit_manually,
     decide_registration,
     deposit_policy,
     load_registration,

@@ -26,10 +26,16 @@ deposit_policy: list[DepositPolicy] = []
 ON_REGISTERED: list[Callable[..., None]] = []
 
 
-def _policy(session: Session, buyer: Party, listing_deposit_fen: int) -> tuple[int, bool]:
+# Settlement records the money when an operator confirms a deposit by hand:
+# fn(session, actor, registration, clock) records the receipt, funds the hold and
+# calls mark_deposit_paid. Without it the registration is simply marked paid.
+MANUAL_DEPOSIT: list[Callable[..., None]] = []
+
+
+def _policy(session: Session, buyer: Party, listing, clock: Clock) -> tuple[int, bool]:  # type: ignore[no-untyped-def]
     if deposit_policy:
-        return deposit_policy[0](session, buyer, listing_deposit_fen)
-    return listing_deposit_fen, False
+        return deposit_policy[0](session, buyer, listing.deposit_fen, listing=listing, clock=clock)
+    return listing.deposit_fen, False
 
 
 def load_registration(session: Session, ref: str, *, for_update: bool = False) -> BuyerRegistration:
@@ -58,7 +64,7 @@ def register_interest(session: Session, actor: Actor, listing_ref: str, declarat
     declaration = clean_text(declaration, "declaration", max_length=5000, multiline=True)
     buyer = session.get(Party, actor.party_id)
     already = any(r.buyer_party_id == buyer.id for r in listing.registrations)
-    deposit_fen, barred = _policy(session, buyer, listing.deposit_fen)
+    deposit_fen, barred = _policy(session, buyer, listing, clock)
     d.check_can_register(
         buyer_party_id=str(buyer.id), seller_party_id=str(listing.seller_party_id),
         related_party_ids=related_party_ids(session, listing.seller), listing_state=listing.state,
@@ -110,6 +116,20 @@ def mark_deposit_paid(session: Session, actor: Actor, ref: str, *, clock: Clock)
                          code="deposit_deadline_passed")
     reg.deposit_paid_at = clock.now()
     return _move(session, actor, reg, d.RegistrationState.DEPOSIT_PAID, clock)
+
+
+def confirm_deposit_manually(session: Session, actor: Actor, ref: str, *, clock: Clock) -> BuyerRegistration:
+    """The operator confirms a deposit that reached the exchange's account without an automatic match.
+
+    The money is recorded in the ledger first (settlement's hook), so a registration is
+    never marked paid without the deposit being held at the exchange.
+    """
+    reg = load_registration(session, ref, for_update=True)
+    if MANUAL_DEPOSIT and reg.state == d.RegistrationState.PENDING_DEPOSIT:
+        MANUAL_DEPOSIT[0](session, actor, reg, clock)
+        session.refresh(reg)
+        return reg
+    return mark_deposit_paid(session, actor, ref, clock=clock)
 
 
 def decide_registration(session: Session, actor: Actor, ref: str, *, qualify: bool, reason: str,

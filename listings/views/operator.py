@@ -223,7 +223,7 @@ def operator_registration_action(ref: str, action: str):
     session, clock = get_session(), get_clock()
     try:
         if action == "deposit":
-            svc.mark_deposit_paid(session, actor(), ref, clock=clock)
+            svc.confirm_deposit_manually(session, actor(), ref, clock=clock)
             message = _("Deposit of %(ref)s recorded as received.", ref=ref)
         else:
             svc.decide_registration(session, actor(), ref, qualify=action == "qualify",

@@ -483,3 +483,23 @@ def earmark_for_deal(session: Session, deal, clock: Clock) -> DepositHold | None
     log_event(session, Actor.system("deal"), "hold.earmarked", "deposit_hold", registration_of(session, hold).ref,
               clock, after={"deal": deal.ref, "state": hold.state})
     return hold
+
+
+def record_manual_deposit(session: Session, actor: Actor, reg: BuyerRegistration, clock: Clock) -> None:
+    """An operator confirms by hand that a buyer's deposit reached the exchange's account.
+
+    The receipt is recorded like any bank notification (reference ``MANUAL-<registration>``,
+    so confirming twice records it once) and matched to the registration, which funds
+    the hold through the ledger and marks the deposit paid.
+    """
+    from settlement.models import PaymentPurpose
+    from settlement.service.payments import NotificationInput, receive_notification
+
+    hold = session.scalar(sa.select(DepositHold).where(DepositHold.registration_id == reg.id))
+    amount = hold.cash_fen if hold is not None else reg.deposit_fen
+    if amount <= 0:
+        return
+    receive_notification(session, actor, NotificationInput(
+        bank_reference=f"MANUAL-{reg.ref}", amount_fen=amount, payer_name=reg.buyer.name[:100],
+        purpose=PaymentPurpose.DEPOSIT, purpose_ref=reg.ref, payer_party_ref=reg.buyer.ref,
+        remittance_info="confirmed by an operator"), clock=clock, source="operator")

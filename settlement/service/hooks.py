@@ -24,6 +24,8 @@ def wire() -> None:
     # package consults only the first policy in its list: settlement's is the one.
     _add(registrations.deposit_policy, holds.deposit_policy)
     _add(registrations.ON_REGISTERED, holds.open_hold)
+    # An operator's manual "deposit received" records the money through the ledger first.
+    _add(registrations.MANUAL_DEPOSIT, holds.record_manual_deposit)
     # Publicity ended: holds of buyers that did not qualify resolve.
     _add(lifecycle.ON_PUBLICITY_END, holds.on_publicity_end)
     # Deals: fees and the winner's hold when struck, obligations in force, default, completion.
