@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, send_from_directory, url_for
+from flask import Blueprint, flash, redirect, render_template, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug.routing import BuildError
 
 from auctions import domain as ad
 from auctions import service as svc
@@ -173,15 +172,6 @@ def listing_url(listing_ref: str) -> str:
 DEAL_LINKS: list[Callable[[Deal], tuple[str, str] | None]] = []
 
 
-def _contract_link(deal: Deal) -> tuple[str, str] | None:
-    if "contracts_web.contract_page" not in current_app.view_functions:
-        return None
-    try:
-        return _("Contract"), url_for("contracts_web.contract_page", ref=deal.ref)
-    except BuildError:
-        return None
-
-
 def deal_links(deal: Deal) -> list[tuple[str, str]]:
     links: list[tuple[str, str]] = []
     if deal.listing is not None:
@@ -194,7 +184,7 @@ def deal_links(deal: Deal) -> list[tuple[str, str]]:
         n = get_session().get(Negotiation, deal.negotiation_id)
         if n is not None:
             links.append((_("Negotiation"), url_for("auctions_web.negotiation", ref=n.ref)))
-    for fn in (_contract_link, *DEAL_LINKS):
+    for fn in DEAL_LINKS:
         link = fn(deal)
         if link is not None:
             links.append(link)
