@@ -105,11 +105,51 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    idle_ping = kwargs.pop("ping_after_idle_seconds", PING_AFTER_IDLE_SECONDS)
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        _ping_idle_connections(engine, idle_ping)
+    return engine
+
+
+#: A pooled connection that sat unused for longer than this is tested before use.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_idle_connections(engine: Engine, after_seconds: float) -> None:
+    """Test a pooled connection before use when it has been idle a while, not on every checkout.
+
+    ``pool_pre_ping`` would cost a round trip on every request, bids included. Connections
+    go stale while idle (a restarted or failed-over server, a firewall dropping quiet
+    connections), so those are the ones tested: under load every checkout finds a connection
+    used moments ago and pays nothing. A failed test raises ``DisconnectionError``, on which
+    the pool discards the connection and checks out another (SQLAlchemy retries up to three
+    times). A server lost while busy is still caught when its next statement fails: the pool
+    is invalidated and that request answers 503 with Retry-After.
+    """
+    from time import monotonic
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["checked_in_at"] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("checked_in_at")
+        if last is not None and monotonic() - last < after_seconds:
+            return
+        try:
+            cur = dbapi_conn.cursor()
+            try:
+                cur.execute("SELECT 1")
+            finally:
+                cur.close()
+        except Exception as exc:  # noqa: BLE001 - any failure means the connection is gone
+            raise sa.exc.DisconnectionError(f"stale pooled connection: {exc}") from exc
 
 
 def is_postgres(session_or_engine: Session | Engine | sa.Connection) -> bool:
