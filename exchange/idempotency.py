@@ -30,6 +30,20 @@ HEADER_DOC = {
 }
 
 
+_RECORDS = IdempotencyRecord.__table__
+
+
+@functools.cache
+def _statements() -> tuple[sa.Select, sa.Insert]:
+    """The lookup and the insert, built once: they run on every unsafe API call, bids included.
+    Core statements on the session's connection (same transaction): the stored answer is read
+    as plain columns, and writing it needs no unit of work."""
+    lookup = sa.select(_RECORDS.c.endpoint, _RECORDS.c.request_hash, _RECORDS.c.status_code,
+                       _RECORDS.c.response_body).where(_RECORDS.c.user_id == sa.bindparam("user_row"),
+                                                       _RECORDS.c.key == sa.bindparam("idem_key"))
+    return lookup, _RECORDS.insert()
+
+
 def _request_hash() -> str:
     h = hashlib.sha256()
     h.update(request.method.encode())
@@ -53,9 +67,9 @@ def idempotent(required: bool = True) -> Callable:
             user = require_user()
             session = get_session()
             digest = _request_hash()
-            found = session.scalar(
-                sa.select(IdempotencyRecord).where(IdempotencyRecord.user_id == user.id, IdempotencyRecord.key == key)
-            )
+            lookup, insert = _statements()
+            session.flush()
+            found = session.connection().execute(lookup, {"user_row": user.id, "idem_key": key}).first()
             if found is not None:
                 if found.request_hash != digest or found.endpoint != request.endpoint:
                     raise ValidationError(
@@ -70,10 +84,11 @@ def idempotent(required: bool = True) -> Callable:
 
                 resp = make_response(resp)
             if resp.status_code < 400:
-                session.add(IdempotencyRecord(user_id=user.id, key=key, endpoint=request.endpoint or "",
-                                              request_hash=digest, status_code=resp.status_code,
-                                              response_body=resp.get_data(as_text=True), created_at=get_clock().now()))
                 session.flush()
+                session.connection().execute(insert, {
+                    "user_id": user.id, "key": key, "endpoint": request.endpoint or "", "request_hash": digest,
+                    "status_code": resp.status_code, "response_body": resp.get_data(as_text=True),
+                    "created_at": get_clock().now()})
             return resp
 
         return wrapper

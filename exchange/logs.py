@@ -63,6 +63,8 @@ def init_logging(app: Flask) -> None:
     @app.after_request
     def _log(response):  # type: ignore[no-untyped-def]
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if not access_log.isEnabledFor(logging.INFO):
+            return response  # production runs at WARNING: skip building a record nobody writes
         access_log.info(
             "%s %s %s", request.method, request.path, response.status_code,
             extra={"request_id": g.get("request_id"), "method": request.method, "path": request.path,
