@@ -2,19 +2,22 @@
 lock on the auction row, closing (on request and by a sweep), results and the bidding record."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import json
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from exchange.actors import Actor
 from exchange.audit import record_event
 from exchange.calendar_store import get_calendar
 from exchange.clock import BUSINESS_TZ, UTC, Clock, local_date
 from exchange.db import is_postgres
-from exchange.errors import NotFoundError, StateError, ValidationError
+from exchange.errors import DomainError, NotFoundError, StateError, ValidationError
 from exchange.refs import next_reference
 from auctions import domain as ad
 from auctions.models import Auction, AuctionBidder, Bid, DealMethod
@@ -144,71 +147,157 @@ def bidder_for(session: Session, auction: Auction, party_id: int | None) -> Auct
                                                          AuctionBidder.party_id == party_id))
 
 
-def place_bid(session: Session, actor: Actor, auction_ref: str, amount_fen: int, *, clock: Clock) -> Bid:
+@dataclass(frozen=True, slots=True)
+class PlacedBid:
+    """An accepted bid, and the auction as it stands right after it: what the bidder's receipt shows."""
+
+    auction_ref: str
+    seq: int
+    bidder_no: str
+    amount_fen: int
+    placed_at: datetime
+    sealed: bool
+    state: ad.AuctionState
+    current_price_fen: int | None  # None while bids are sealed
+    leader_bidder_no: str | None
+    bid_count: int
+    effective_end_at: datetime
+    min_next_bid_fen: int | None
+    server_time: datetime
+
+    def receipt(self) -> dict[str, Any]:
+        """The receipt as ``BidAcceptedSchema`` describes it (times as ISO 8601 strings)."""
+        sealed = self.sealed
+        return {"seq": self.seq, "bidder_no": self.bidder_no, "amount_fen": self.amount_fen,
+                "placed_at": self.placed_at.isoformat(),
+                "auction": {"ref": self.auction_ref, "state": self.state.value, "bid_count": self.bid_count,
+                            "server_time": self.server_time.isoformat(),
+                            "current_price_fen": None if sealed else self.current_price_fen,
+                            "leader_bidder_no": None if sealed else self.leader_bidder_no,
+                            "you_lead": (not sealed) and self.leader_bidder_no == self.bidder_no,
+                            "effective_end_at": self.effective_end_at.isoformat(),
+                            "min_next_bid_fen": self.min_next_bid_fen,
+                            "version": f"{self.bid_count}:{self.state.value}:{self.effective_end_at.isoformat()}"}}
+
+    def receipt_json(self) -> str:
+        """The receipt serialised once: it is both the answer and the stored idempotent replay."""
+        return json.dumps(self.receipt(), ensure_ascii=False, separators=(",", ":"))
+
+
+_AUCTIONS = Auction.__table__
+_BIDDERS = AuctionBidder.__table__
+_BIDS = Bid.__table__
+#: What the bid path reads from the auction row: the rules and the live snapshot, nothing else.
+_BID_COLUMNS = ("id", "ref", "format", "state", "start_price_fen", "increment_fen", "starts_at",
+                "free_period_ends_at", "countdown_seconds", "hard_end_at", "leader_may_raise", "sealed_closes_at",
+                "step_down_fen", "step_interval_seconds", "floor_price_fen", "current_price_fen", "leader_bidder_no",
+                "bid_count", "last_bid_at", "effective_end_at")
+
+
+@functools.cache
+def _bid_statements() -> tuple[sa.Select, sa.Select, sa.Update, sa.Insert, sa.Select]:
+    """The bid path's statements, built once (building and cache-keying a statement costs more than
+    running it on a warm connection). They are Core statements: the bid path runs while the auction's
+    row lock is held, and the ORM's unit of work would only add Python time under the lock."""
+    peek = (sa.select(*(_AUCTIONS.c[n] for n in _BID_COLUMNS),
+                      _BIDDERS.c.id.label("bidder_id"), _BIDDERS.c.bidder_no.label("bidder_bidder_no"),
+                      _BIDDERS.c.defaulted.label("bidder_defaulted"))
+            .select_from(_AUCTIONS.outerjoin(_BIDDERS, sa.and_(_BIDDERS.c.auction_id == _AUCTIONS.c.id,
+                                                               _BIDDERS.c.party_id == sa.bindparam("party_id"))))
+            .where(_AUCTIONS.c.ref == sa.bindparam("ref")))
+    lock = peek.with_for_update(of=_AUCTIONS)
+    # The live snapshot is written whole, so the statement has one shape whatever changed.
+    update = (_AUCTIONS.update().where(_AUCTIONS.c.id == sa.bindparam("auction_row"))
+              .values(state=sa.bindparam("new_state"), current_price_fen=sa.bindparam("new_price"),
+                      leader_bidder_no=sa.bindparam("new_leader"), bid_count=sa.bindparam("new_count"),
+                      last_bid_at=sa.bindparam("new_last_bid_at"), effective_end_at=sa.bindparam("new_end")))
+    insert = _BIDS.insert()
+    has_sealed = sa.select(_BIDS.c.id).where(_BIDS.c.auction_id == sa.bindparam("auction_row"),
+                                             _BIDS.c.bidder_id == sa.bindparam("bidder_row"))
+    return peek, lock, update, insert, has_sealed
+
+
+def _refused_before_lock(row: sa.Row, amount_fen: int, now: datetime) -> DomainError | None:
+    """The refusal of an ascending bid that is too low against the committed row, read without a lock.
+
+    Such a bid can be refused at once, without queueing for the auction's lock: in an ascending
+    auction the committed price only ever rises, so no bid in flight can make this one acceptable.
+    Only ``bid_too_low`` is decided this way; every other answer (accepted included) waits for
+    the lock and the locked row. The checks run in the domain's order, so a bid that would be
+    refused for another reason first (closed, not qualified...) is not answered here.
+    """
+    if row.format != ad.AuctionFormat.ASCENDING:
+        return None
+    try:
+        ad.validate_ascending_bid(rules_of(row), snapshot_of(row), row.bidder_bidder_no or "", amount_fen, now,
+                                  row.bidder_id is not None and not row.bidder_defaulted)
+    except DomainError as err:
+        return err if err.code == "bid_too_low" else None
+    return None
+
+
+def place_bid(session: Session, actor: Actor, auction_ref: str, amount_fen: int, *, clock: Clock) -> PlacedBid:
     """Place a bid. Validation and the write happen under the auction's row lock, on the exchange's clock.
 
     A bid at or after the effective end is refused even if nobody has closed the auction yet.
+    On PostgreSQL the lock is ``SELECT ... FOR UPDATE`` of the auction row; on SQLite every
+    transaction already holds the database's write lock (``BEGIN IMMEDIATE``). A unique index on
+    (auction, price) for open bids backs the lock up. Between the locked read and the writes
+    only the pure rules of ``auctions.domain`` run. An ascending bid already below the committed
+    price is refused before the lock (``_refused_before_lock``), so the losers of a race for a price
+    step do not queue behind the winner.
     """
-    # One round trip: lock the auction row and fetch the caller's bidder entry with it.
-    row = session.execute(
-        sa.select(Auction, AuctionBidder)
-        .outerjoin(AuctionBidder, sa.and_(AuctionBidder.auction_id == Auction.id,
-                                          AuctionBidder.party_id == (actor.party_id or -1)))
-        .where(Auction.ref == auction_ref)
-        .with_for_update(of=Auction).execution_options(populate_existing=True)
-    ).first()
+    peek, lock, update, insert, has_sealed = _bid_statements()
+    session.flush()  # pending ORM changes first: the statements below go straight to the connection
+    conn = session.connection()
+    params = {"party_id": actor.party_id or -1, "ref": auction_ref}
+    row = conn.execute(peek, params).first()
     if row is None:
         raise NotFoundError(f"No auction {auction_ref}.", code="auction_not_found")
-    a, bidder = row
-    eligible = bidder is not None and not bidder.defaulted
-    bidder_no = bidder.bidder_no if bidder else ""
+    refusal = _refused_before_lock(row, amount_fen, clock.now())
+    if refusal is not None:
+        raise refusal
+    row = conn.execute(lock, params).first()
+    eligible = row.bidder_id is not None and not row.bidder_defaulted
+    bidder_no = row.bidder_bidder_no or ""
     now = clock.now()
-    rules = rules_of(a)
+    rules = rules_of(row)
+    snap = snapshot_of(row)
     sealed = False
-    if a.format == ad.AuctionFormat.ASCENDING:
-        snap = ad.validate_ascending_bid(rules, snapshot_of(a), bidder_no, amount_fen, now, eligible)
-        a.current_price_fen, a.leader_bidder_no = snap.current_price, snap.leader_bidder_no
-        a.last_bid_at, a.effective_end_at, a.state = snap.last_bid_at, snap.effective_end_at, snap.state
-    elif a.format == ad.AuctionFormat.SEALED:
-        has = eligible and session.scalar(sa.select(Bid.id).where(Bid.auction_id == a.id,
-                                                                  Bid.bidder_id == bidder.id)) is not None
-        ad.validate_sealed_bid(rules, now, bool(has), amount_fen, eligible, state=a.state)
+    if row.format == ad.AuctionFormat.ASCENDING:
+        snap = ad.validate_ascending_bid(rules, snap, bidder_no, amount_fen, now, eligible)
+    elif row.format == ad.AuctionFormat.SEALED:
+        has = eligible and conn.execute(has_sealed, {"auction_row": row.id,
+                                                     "bidder_row": row.bidder_id}).first() is not None
+        ad.validate_sealed_bid(rules, now, bool(has), amount_fen, eligible, state=row.state)
         sealed = True
-        if a.state == ad.AuctionState.SCHEDULED:
-            a.state = ad.AuctionState.OPEN
+        if snap.state == ad.AuctionState.SCHEDULED:
+            snap = replace(snap, state=ad.AuctionState.OPEN)
     else:
-        snap = ad.accept_descending(rules, snapshot_of(a), bidder_no, now, eligible)
+        snap = ad.accept_descending(rules, snap, bidder_no, now, eligible)
         amount_fen = snap.current_price
-        a.current_price_fen, a.leader_bidder_no = snap.current_price, snap.leader_bidder_no
-        a.last_bid_at, a.effective_end_at, a.state = snap.last_bid_at, snap.effective_end_at, snap.state
-    a.bid_count += 1
-    bid = Bid(auction_id=a.id, bidder_id=bidder.id, bidder_no=bidder_no, amount_fen=amount_fen, placed_at=now,
-              seq=a.bid_count, sealed=sealed)
-    session.add(bid)
-    session.flush()
-    if a.format == ad.AuctionFormat.DESCENDING:
+    seq = row.bid_count + 1
+    conn.execute(update, {"auction_row": row.id, "new_state": snap.state, "new_price": snap.current_price,
+                          "new_leader": snap.leader_bidder_no, "new_count": seq, "new_last_bid_at": snap.last_bid_at,
+                          "new_end": snap.effective_end_at})
+    conn.execute(insert, {"auction_id": row.id, "bidder_id": row.bidder_id, "bidder_no": bidder_no,
+                          "amount_fen": amount_fen, "placed_at": now, "seq": seq, "sealed": sealed})
+    state, end = snap.state, snap.effective_end_at
+    loaded = session.identity_map.get(identity_key(Auction, row.id))
+    if loaded is not None:
+        session.expire(loaded)  # an Auction this session loaded earlier no longer matches its row
+    if row.format == ad.AuctionFormat.DESCENDING:
         # The first acceptance ends a descending auction at once.
-        close_auction(session, Actor.system("auction"), a, clock=clock)
-    return bid
-
-
-def bid_receipt(a: Auction, bid: Bid, clock: Clock) -> dict[str, Any]:
-    """The answer to an accepted bid, built from the rows in memory: no further query runs while
-    the auction's lock is held (the lock is released at commit, right after)."""
-    rules = rules_of(a)
-    snap = snapshot_of(a)
-    sealed = a.format == ad.AuctionFormat.SEALED
-    now = clock.now()
+        a = close_auction(session, Actor.system("auction"), load_auction(session, auction_ref, for_update=True),
+                          clock=clock)
+        state, end = a.state, a.effective_end_at
     min_next = None
-    if a.state != ad.AuctionState.CLOSED and now < a.effective_end_at:
-        min_next = ad.min_next_bid(rules, snap) if a.format == ad.AuctionFormat.ASCENDING else None
-    return {"seq": bid.seq, "bidder_no": bid.bidder_no, "amount_fen": bid.amount_fen, "placed_at": bid.placed_at,
-            "auction": {"ref": a.ref, "state": a.state.value, "bid_count": a.bid_count, "server_time": now,
-                        "current_price_fen": None if sealed else a.current_price_fen,
-                        "leader_bidder_no": None if sealed else a.leader_bidder_no,
-                        "you_lead": (not sealed) and a.leader_bidder_no == bid.bidder_no,
-                        "effective_end_at": a.effective_end_at, "min_next_bid_fen": min_next,
-                        "version": f"{a.bid_count}:{a.state.value}:{a.effective_end_at.isoformat()}"}}
+    if row.format == ad.AuctionFormat.ASCENDING and state != ad.AuctionState.CLOSED and now < end:
+        min_next = ad.min_next_bid(rules, snap)
+    return PlacedBid(auction_ref=row.ref, seq=seq, bidder_no=bidder_no, amount_fen=amount_fen, placed_at=now,
+                     sealed=sealed, state=state, current_price_fen=snap.current_price,
+                     leader_bidder_no=snap.leader_bidder_no, bid_count=seq, effective_end_at=end,
+                     min_next_bid_fen=min_next, server_time=now)
 
 
 def _records(session: Session, a: Auction) -> list[ad.BidRecord]:

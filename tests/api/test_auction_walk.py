@@ -71,3 +71,32 @@ def test_ascending_auction_to_deal(client, session, clock):
     assert pub["winner_name"] == w["b1"].party.name
     csv_text = client.get(f"/api/v1/auctions/{ref}/protocol.csv", headers=auth(w["to"])).get_data(as_text=True)
     assert csv_text.startswith("\ufeff") and "¥1,030,000.00" in csv_text
+
+
+def test_the_bid_receipt_is_what_its_schema_documents_and_what_the_auction_says(client, session, clock):
+    """The receipt is serialised straight from the bid service (no schema dump on the hot path):
+    it must still be exactly what BidAcceptedSchema describes, agree with GET on the auction, and be
+    the very bytes an idempotent retry replays."""
+    import json
+
+    from auctions.schemas import BidAcceptedSchema
+
+    w = listing_in_auction(client, session, clock)
+    ref = w["auction"]["ref"]
+    clock.set(datetime.fromisoformat(w["auction"]["starts_at"]) + timedelta(minutes=1))
+    first = bid(client, w["t1"], ref, 100_000_000, "receipt-1")
+    assert first.status_code == 201 and first.mimetype == "application/json"
+    body = first.get_json()
+    schema = BidAcceptedSchema()
+    assert schema.validate(body) == {}
+    assert json.loads(json.dumps(schema.dump(schema.load(body)))) == body  # nothing undocumented, nothing lost
+    state = ok(client.get(f"/api/v1/auctions/{ref}", headers=auth(w["t1"])))
+    receipt = body["auction"]
+    for key in ("ref", "state", "bid_count", "current_price_fen", "leader_bidder_no", "effective_end_at",
+                "min_next_bid_fen", "version", "you_lead"):
+        assert receipt[key] == state[key], key
+    assert body["seq"] == 1 and body["amount_fen"] == 100_000_000 and body["bidder_no"] == state["your_bidder_no"]
+    assert datetime.fromisoformat(body["placed_at"]) == clock.now()
+    assert datetime.fromisoformat(receipt["server_time"]) == clock.now()
+    replay = bid(client, w["t1"], ref, 100_000_000, "receipt-1")
+    assert replay.headers.get("Idempotent-Replayed") == "true" and replay.get_data() == first.get_data()

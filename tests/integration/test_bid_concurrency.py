@@ -392,3 +392,59 @@ def test_concurrent_sealed_bids_one_per_bidder(require_pg, app, db_url, tmp_path
             rows = s.execute(sa.select(Bid.seq, Bid.amount_fen, Bid.sealed).where(Bid.auction_id == auction_id)).all()
             assert [tuple(r) for r in rows] == [(1, kept[0], True)]
             assert s.get(Auction, auction_id).bid_count == 1
+
+
+# -- who queues for the lock ----------------------------------------------------------------------------
+def test_a_bid_already_too_low_does_not_queue_for_the_lock(require_pg, app, db_url, tmp_path):  # type: ignore[no-untyped-def]
+    """While another transaction holds the auction's row lock (a bid being written), a bid at or
+    under the committed price is refused at once; a bid that could win waits for the lock."""
+    from auctions.models import Auction, Bid
+    from auctions.service import place_bid
+
+    clock = FakeClock(PUBLISH_AT)
+    with committed_scenario(db_url) as database:
+        with database.session_scope() as s:
+            p = people(s, clock, 2)
+            listing_ref = listing_with_buyers(s, clock, p, str(tmp_path))
+        with database.session_scope() as s:
+            assert end_publicity(s, clock, listing_ref) == "in_auction"
+        with database.session_scope() as s:
+            a = _auction_of(s, listing_ref)
+            ref, auction_id = a.ref, a.id
+            clock.set(a.starts_at + timedelta(minutes=1))
+        first, second = (Actor.of(u) for u in p.buyers)
+        with database.session_scope() as s:
+            place_bid(s, first, ref, PRICE, clock=clock)
+
+        holder = database.engine.connect()
+        holder.begin()
+        holder.execute(sa.select(Auction.id).where(Auction.ref == ref).with_for_update())
+        try:
+            def attempt(amount: int) -> str:
+                s = database.sessionmaker()
+                try:
+                    s.execute(sa.text("SET LOCAL lock_timeout = '300ms'"))
+                    started = time.monotonic()
+                    try:
+                        place_bid(s, second, ref, amount, clock=clock)
+                        return "accepted"
+                    except DomainError as exc:
+                        assert time.monotonic() - started < 0.25, "a refusal before the lock must not wait"
+                        return exc.code
+                    except sa.exc.OperationalError as exc:
+                        assert "lock timeout" in str(exc).lower(), exc
+                        return "waited for the lock"
+                finally:
+                    s.rollback()
+                    s.close()
+
+            assert attempt(PRICE) == "bid_too_low"                    # equal to the committed price
+            assert attempt(PRICE - INCREMENT) == "bid_too_low"        # under it
+            assert attempt(PRICE + INCREMENT) == "waited for the lock"  # could win: decided under the lock
+            assert attempt(PRICE + INCREMENT // 2) == "waited for the lock"  # off the grid: the lock decides too
+        finally:
+            holder.rollback()
+            holder.close()
+        with database.session_scope() as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(Bid).where(Bid.auction_id == auction_id)) == 1
+            place_bid(s, second, ref, PRICE + INCREMENT, clock=clock)  # lock free again: accepted
