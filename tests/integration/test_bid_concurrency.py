@@ -73,6 +73,20 @@ def _auction_of(session, listing_ref: str):  # type: ignore[no-untyped-def]
     return listing_auction(session, listing_ref)
 
 
+def _started_auction(database: Database, clock: FakeClock, folder: str, buyers: int, **listing_over):  # type: ignore[no-untyped-def]
+    """Committed: ``buyers`` qualified buyers, publicity over, the clock a minute into the auction.
+    Returns the people, the auction's ref and its id."""
+    with database.session_scope() as s:
+        p = people(s, clock, buyers)
+        listing_ref = listing_with_buyers(s, clock, p, folder, **listing_over)
+    with database.session_scope() as s:
+        assert end_publicity(s, clock, listing_ref) == "in_auction"
+    with database.session_scope() as s:
+        a = _auction_of(s, listing_ref)
+        clock.set(a.starts_at + timedelta(minutes=1))
+        return p, a.ref, a.id
+
+
 # -- many bidders, one auction ----------------------------------------------------------------------
 def test_concurrent_bidders_lose_and_double_nothing(require_pg, app, db_url, tmp_path):  # type: ignore[no-untyped-def]
     from auctions.jobs import close_due_auctions
@@ -369,15 +383,7 @@ def test_concurrent_sealed_bids_one_per_bidder(require_pg, app, db_url, tmp_path
     tries = 6
     clock = FakeClock(PUBLISH_AT)
     with committed_scenario(db_url) as database:
-        with database.session_scope() as s:
-            p = people(s, clock, 2)
-            listing_ref = listing_with_buyers(s, clock, p, str(tmp_path), auction_format="sealed")
-        with database.session_scope() as s:
-            assert end_publicity(s, clock, listing_ref) == "in_auction"
-        with database.session_scope() as s:
-            a = _auction_of(s, listing_ref)
-            ref, auction_id = a.ref, a.id
-            clock.set(a.starts_at + timedelta(minutes=1))
+        p, ref, auction_id = _started_auction(database, clock, str(tmp_path), 2, auction_format="sealed")
         # The same bidder sends its sealed bid from several windows at once, with different amounts.
         actor = Actor.of(p.buyers[0])
 
@@ -403,15 +409,7 @@ def test_a_bid_already_too_low_does_not_queue_for_the_lock(require_pg, app, db_u
 
     clock = FakeClock(PUBLISH_AT)
     with committed_scenario(db_url) as database:
-        with database.session_scope() as s:
-            p = people(s, clock, 2)
-            listing_ref = listing_with_buyers(s, clock, p, str(tmp_path))
-        with database.session_scope() as s:
-            assert end_publicity(s, clock, listing_ref) == "in_auction"
-        with database.session_scope() as s:
-            a = _auction_of(s, listing_ref)
-            ref, auction_id = a.ref, a.id
-            clock.set(a.starts_at + timedelta(minutes=1))
+        p, ref, auction_id = _started_auction(database, clock, str(tmp_path), 2)
         first, second = (Actor.of(u) for u in p.buyers)
         with database.session_scope() as s:
             place_bid(s, first, ref, PRICE, clock=clock)

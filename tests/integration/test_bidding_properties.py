@@ -176,18 +176,26 @@ def test_random_bidding_keeps_the_invariants(session, tmp_path):  # type: ignore
     assert stats["accepted"] >= 10 and stats["auction_closed"] and stats["bid_too_low"] + stats["already_leading"]
 
 
-@pytest.mark.parametrize("amount", [0, -1, PRICE + 1, PRICE - INCREMENT])
-def test_refused_bids_leave_no_partial_state(session, tmp_path, amount):  # type: ignore[no-untyped-def]
-    """Bad amounts are refused with a code and leave the auction row and the record as they were."""
-    from auctions.models import Auction, Bid
-    from auctions.service import listing_auction, place_bid
+def _started_auction(session, tmp_path, clock):  # type: ignore[no-untyped-def]
+    """Two qualified buyers, publicity over, the clock a minute into the auction."""
+    from auctions.service import listing_auction
 
-    clock = FakeClock(PUBLISH_AT)
     p = people(session, clock, 2)
     lref = listing_with_buyers(session, clock, p, str(tmp_path))
     end_publicity(session, clock, lref)
     a = listing_auction(session, lref)
     clock.set(a.starts_at + timedelta(minutes=1))
+    return p, a
+
+
+@pytest.mark.parametrize("amount", [0, -1, PRICE + 1, PRICE - INCREMENT])
+def test_refused_bids_leave_no_partial_state(session, tmp_path, amount):  # type: ignore[no-untyped-def]
+    """Bad amounts are refused with a code and leave the auction row and the record as they were."""
+    from auctions.models import Auction, Bid
+    from auctions.service import place_bid
+
+    clock = FakeClock(PUBLISH_AT)
+    p, a = _started_auction(session, tmp_path, clock)
     with pytest.raises(DomainError) as exc:
         with session.begin_nested():
             place_bid(session, Actor.of(p.buyers[0]), a.ref, amount, clock=clock)
@@ -200,14 +208,10 @@ def test_refused_bids_leave_no_partial_state(session, tmp_path, amount):  # type
 def test_an_auction_already_loaded_in_the_session_shows_the_bid(session, tmp_path):  # type: ignore[no-untyped-def]
     """The bid path writes with Core statements; an Auction the caller's session loaded earlier
     must not keep showing the state from before the bid."""
-    from auctions.service import listing_auction, place_bid
+    from auctions.service import place_bid
 
     clock = FakeClock(PUBLISH_AT)
-    p = people(session, clock, 2)
-    lref = listing_with_buyers(session, clock, p, str(tmp_path))
-    end_publicity(session, clock, lref)
-    a = listing_auction(session, lref)
-    clock.set(a.starts_at + timedelta(minutes=1))
+    p, a = _started_auction(session, tmp_path, clock)
     assert (a.bid_count, a.current_price_fen) == (0, None)  # loaded, and held by this test
     placed = place_bid(session, Actor.of(p.buyers[0]), a.ref, PRICE, clock=clock)
     assert (a.bid_count, a.current_price_fen, a.leader_bidder_no, a.state.value) == (
