@@ -22,7 +22,7 @@ from auctions.service.bidding import _records
 from auctions.views import _states, auctions_label, auctions_web, js_config, parse_yuan, show_error
 from exchange.actors import Actor
 from exchange.auth import STAFF, access, current_user, require_user
-from exchange.clock import BUSINESS_TZ, UTC, format_local
+from exchange.clock import BUSINESS_TZ, UTC, format_deadline, format_local
 from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.errors import DomainError, StateError
@@ -116,7 +116,7 @@ def _deal_facts(d: Deal) -> list[tuple[str, str]]:
     title = d.listing.title if d.listing is not None else d.asset.title
     return [(_("Deal"), f"{d.ref} · {title}"), (_("State"), auctions_label("deal", d.state)),
             (_("Transferee"), d.buyer.name), (_("Transferor"), d.seller.name), (_("Price"), Money(d.price_fen).format()),
-            (_("Sign by"), format_local(d.sign_by, "%Y-%m-%d %H:%M"))]
+            (_("Sign by"), format_deadline(d.sign_by))]
 
 
 def _actor() -> Actor:

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from config import load_config
 from exchange import db as dbmod
 from exchange.auth import PUBLIC, SAFE_METHODS, access, enforce_access
-from exchange.clock import Clock, SystemClock, format_local
+from exchange.clock import Clock, SystemClock, format_deadline, format_local
 from exchange.http import register_error_handlers
 from exchange.logs import init_logging
 from exchange.schemas import ProblemSchema
@@ -201,6 +201,11 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None, 
     def _local_filter(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """A UTC datetime shown in Shanghai time."""
         return format_local(value, fmt) if value is not None else ""
+
+    @app.template_filter("deadline")
+    def _deadline_filter(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """An exclusive deadline as the last minute that counts, in Shanghai time."""
+        return format_deadline(value, fmt)
 
     from exchange.cli import register_cli
 

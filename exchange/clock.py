@@ -91,3 +91,13 @@ def end_of_local_day_utc(day: date) -> datetime:
 
 def format_local(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return "" if value is None else to_local(value).strftime(fmt)
+
+
+def format_deadline(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An exclusive deadline shown as the last minute that still counts, in Shanghai time.
+
+    Deadlines are stored as the first instant that is too late (00:00 of the day after the
+    last working day). Shown as such, people read the wrong day; "2026-03-05 23:59" says
+    what "before 2026-03-06 00:00" means.
+    """
+    return "" if value is None else to_local(value - timedelta(seconds=1)).strftime(fmt)

@@ -20,6 +20,7 @@ from exchange.clock import (
     SystemClock,
     end_of_local_day_utc,
     ensure_utc,
+    format_deadline,
     format_local,
     local_date,
     local_midnight_utc,
@@ -148,6 +149,14 @@ def test_format_local() -> None:
     assert format_local(None) == ""
     assert format_local(datetime(2026, 3, 1, 16, 30, tzinfo=UTC)) == "2026-03-02 00:30"
     assert format_local(datetime(2026, 3, 1, 16, 30, tzinfo=UTC), "%Y年%m月%d日") == "2026年03月02日"
+
+
+def test_format_deadline_shows_the_last_minute_that_counts() -> None:
+    # Stored: the first instant too late, 00:00 of 6 March in Shanghai. Shown: 5 March 23:59.
+    assert format_deadline(end_of_local_day_utc(date(2026, 3, 5))) == "2026-03-05 23:59"
+    assert format_deadline(datetime(2026, 3, 2, 6, 30, tzinfo=UTC)) == "2026-03-02 14:29"  # before 14:30
+    assert format_deadline(datetime(2026, 3, 2, 6, 30, 30, tzinfo=UTC)) == "2026-03-02 14:30"
+    assert format_deadline(None) == ""
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.just(UTC)))

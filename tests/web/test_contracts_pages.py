@@ -186,7 +186,9 @@ def test_navigation_by_role(clients, world):
 def test_my_contracts_lists_state_deadline_and_signers(clients, session, clock, world):
     page = page_of(clients("seller").get("/my/contracts?lang=en"))
     assert world["ref"] in page and "Drafted, awaiting signatures" in page
-    assert "2026-03-06 00:00" in page  # sign-by: the end of the third working day, Beijing time
+    # Sign-by: the end of the third working day, Beijing time, shown as its last minute (not as
+    # 00:00 of the next day, which people read as one day more).
+    assert "2026-03-05 23:59" in page and "2026-03-06 00:00" not in page
     assert "not yet" in page
     clock.advance(hours=1)
     svc.sign_contract(session, Actor.of(world["seller"]), world["ref"], world["c"].text_sha256, clock=clock)
@@ -206,7 +208,7 @@ def test_contract_page_shows_text_terms_fingerprint_and_pdf(clients, world):
     assert f'data-testid="text-sha256">{c.text_sha256}<' in page
     assert deal.seller.name in page and deal.seller.id_code in page and deal.buyer.id_code in page
     assert deal.asset.title in page and "Assignment" in page and "¥1,200,000.00" in page
-    assert "Patent right transfer" in page and "Payment terms" in page and "2026-03-06 00:00" in page
+    assert "Patent right transfer" in page and "Payment terms" in page and "2026-03-05 23:59" in page
     assert f'href="/api/v1/contracts/{c.ref}.pdf"' in page
     assert "Confidentiality" in page  # the articles
     assert 'data-testid="sign-form"' in page and sign_hash(page) == c.text_sha256
