@@ -16,7 +16,7 @@ from listings.labels import LABELS as _LISTING_LABELS
 LABELS: dict[str, dict[str, Any]] = {
     "settlement": {"awaiting_contract": _l("Awaiting the contract"), "awaiting_payment": _l("Awaiting payment"),
                    "price_in": _l("Price held in escrow"), "paid_out": _l("Paid out"),
-                   "defaulted": _l("Defaulted")},
+                   "defaulted": _l("Defaulted"), "cancelled": _l("Called off")},
     "obligation": {"open": _l("Not yet paid"), "paid": _l("Paid"), "overdue": _l("Overdue"),
                    "cancelled": _l("Cancelled")},
     "hold": {"pending": _l("Deposit due"), "held": _l("Held"), "applied": _l("Applied to the price"),

@@ -47,6 +47,8 @@ class SettlementState(enum.StrEnum):
     PRICE_IN = "price_in"                    # price (with the applied deposit) and buyer fee are in
     PAID_OUT = "paid_out"                    # the seller has been paid; the deal is complete
     DEFAULTED = "defaulted"                  # the buyer defaulted: deposit forfeited, escrow returned
+    CANCELLED = "cancelled"                  # called off before it took effect, the buyer not at fault:
+                                             # deposit released, escrow returned
 
 
 class ObligationState(enum.StrEnum):

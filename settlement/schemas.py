@@ -133,7 +133,7 @@ class HoldRowSchema(ma.Schema):
 class SettlementSchema(ma.Schema):
     deal_ref = ma.fields.String()
     deal_state = ma.fields.String()
-    state = ma.fields.String(metadata={"description": "awaiting_contract, awaiting_payment, price_in, paid_out, defaulted"})
+    state = ma.fields.String(metadata={"description": "awaiting_contract, awaiting_payment, price_in, paid_out, defaulted, cancelled"})
     currency = ma.fields.String()
     buyer_ref = ma.fields.String()
     seller_ref = ma.fields.String()

@@ -3,7 +3,8 @@
 Auction awards, negotiated transfers and open-licence takings all call
 ``strike_deal``. Other packages react through the hook lists (contracts draws
 up the contract when a deal is struck, settlement opens obligations when it
-takes effect and forfeits the deposit when the buyer defaults).
+takes effect, forfeits the deposit when the buyer defaults and releases it
+when a deal is called off through no fault of the buyer).
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ ON_DEAL_STRUCK: list[Callable[..., None]] = []
 ON_DEAL_IN_FORCE: list[Callable[..., None]] = []
 ON_DEAL_DEFAULTED: list[Callable[..., None]] = []
 ON_DEAL_COMPLETED: list[Callable[..., None]] = []
+ON_DEAL_CANCELLED: list[Callable[..., None]] = []
 ON_AUCTION_CLOSED: list[Callable[..., None]] = []
 
 DEAL_TRANSITIONS: dict[DealState, set[DealState]] = {
@@ -116,6 +118,23 @@ def _move(session: Session, actor: Actor, deal: Deal, to: DealState, clock: Cloc
     session.flush()
     record_event(session, actor=actor, action=f"deal.{to.value}", subject_type="deal", subject_ref=deal.ref,
                  before={"state": src}, after={"state": to}, reason=reason, clock=clock)
+
+
+def cancel_deal(session: Session, actor: Actor, deal_ref: str, reason: str, *, clock: Clock) -> Deal:
+    """Call a deal off: one not yet in force (the seller did not sign), or one whose buyer defaulted
+    and that is being offered to the runner-up or relisted. Idempotent.
+
+    ``ON_DEAL_CANCELLED`` runs after the move: settlement releases the buyer's deposit of a deal
+    that was cancelled while still struck (a defaulted deal's deposit was already forfeited).
+    """
+    deal = load_deal(session, deal_ref, for_update=True)
+    if deal.state == DealState.CANCELLED:
+        return deal
+    _move(session, actor, deal, DealState.CANCELLED, clock, clean_text(reason, "reason", max_length=2000,
+                                                                         multiline=True))
+    for hook in ON_DEAL_CANCELLED:
+        hook(session, deal, clock)
+    return deal
 
 
 def mark_in_force(session: Session, actor: Actor, deal_ref: str, *, clock: Clock) -> Deal:

@@ -108,7 +108,7 @@ def offer_to_runner_up(session: Session, actor: Actor, deal_ref: str, *, clock: 
         raise RuleViolationError("No other bidder made a bid.", code="no_runner_up")
     runner = session.scalar(sa.select(AuctionBidder).where(AuctionBidder.auction_id == a.id,
                                                            AuctionBidder.bidder_no == best.bidder_no))
-    deals._move(session, actor, old, DealState.CANCELLED, clock, "offered to the runner-up")
+    deals.cancel_deal(session, actor, old.ref, "offered to the runner-up", clock=clock)
     listing = a.listing
     return deals.strike_deal(session, method=DealMethod.AUCTION, asset=listing.asset,
                              seller_party_id=listing.seller_party_id, buyer_party_id=runner.party_id,
@@ -122,8 +122,7 @@ def relist_after_default(session: Session, actor: Actor, deal_ref: str, reason: 
     old = deals.load_deal(session, deal_ref, for_update=True)
     if old.state != DealState.DEFAULTED or old.listing_id is None:
         raise StateError("Only a defaulted listing deal goes back to relisting.", code="deal_not_defaulted")
-    deals._move(session, actor, old, DealState.CANCELLED, clock, clean_text(reason, "reason", max_length=2000,
-                                                                             multiline=True))
+    deals.cancel_deal(session, actor, old.ref, reason, clock=clock)
     listing = old.listing
     _listing_to(session, actor, listing, ld.ListingState.UNSOLD, clock, "winner defaulted; relisting")
     return listing

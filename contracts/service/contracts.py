@@ -5,8 +5,9 @@ Signing deadline: the deal's ``sign_by`` (3 working days after the deal was
 struck, set by the auctions package). A signature after it is refused; the
 sweep (``contracts.jobs``) then records who failed: the buyer (its default,
 deposit forfeited by settlement) or, when only the seller is missing, the seller
-(contract cancelled, deal cancelled, ``ON_SELLER_FAILED_TO_SIGN`` tells
-settlement to release the buyer's deposit).
+(contract cancelled, deal cancelled: settlement releases the buyer's deposit on
+``ON_DEAL_CANCELLED``, and ``ON_SELLER_FAILED_TO_SIGN`` puts the default on the
+seller's credit record).
 """
 from __future__ import annotations
 
@@ -307,8 +308,7 @@ def apply_signing_deadline(session: Session, deal_ref: str, *, clock: Clock) -> 
         return "buyer"
     _close(session, system, contract, cd.ContractState.CANCELLED, SELLER_DID_NOT_SIGN, clock,
            "contract.seller_default")
-    # The auctions package has no public cancel yet; this is the move its own runner-up path makes.
-    deal_service._move(session, system, deal, DealState.CANCELLED, clock, SELLER_DID_NOT_SIGN)
+    deal_service.cancel_deal(session, system, deal.ref, SELLER_DID_NOT_SIGN, clock=clock)
     for hook in ON_SELLER_FAILED_TO_SIGN:
         hook(session, deal, clock)
     return "seller"

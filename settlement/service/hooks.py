@@ -33,5 +33,10 @@ def wire() -> None:
     _add(deals.ON_DEAL_IN_FORCE, obligations.start_obligations)
     _add(deals.ON_DEAL_DEFAULTED, obligations.on_deal_defaulted)
     _add(deals.ON_DEAL_COMPLETED, obligations.on_deal_completed)
+    _add(deals.ON_DEAL_CANCELLED, obligations.on_deal_cancelled)
     # Bidding closed: losers' deposits fall due for release.
     _add(deals.ON_AUCTION_CLOSED, holds.on_auction_closed)
+    # A seller that never signed: the default goes on its credit record.
+    from contracts.service import contracts as contract_service
+
+    _add(contract_service.ON_SELLER_FAILED_TO_SIGN, obligations.on_seller_failed_to_sign)

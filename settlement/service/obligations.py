@@ -46,11 +46,12 @@ from settlement.service.common import get_settings, lock, log_event, serialise_w
 
 S = SettlementState
 SETTLEMENT_TRANSITIONS: dict[SettlementState, frozenset[SettlementState]] = {
-    S.AWAITING_CONTRACT: frozenset({S.AWAITING_PAYMENT, S.PRICE_IN, S.DEFAULTED}),
+    S.AWAITING_CONTRACT: frozenset({S.AWAITING_PAYMENT, S.PRICE_IN, S.DEFAULTED, S.CANCELLED}),
     S.AWAITING_PAYMENT: frozenset({S.PRICE_IN, S.DEFAULTED}),
     S.PRICE_IN: frozenset({S.PAID_OUT, S.DEFAULTED}),
     S.PAID_OUT: frozenset(),
     S.DEFAULTED: frozenset(),
+    S.CANCELLED: frozenset(),
 }
 OPEN_STATES = (ObligationState.OPEN.value, ObligationState.OVERDUE.value)
 SYSTEM = Actor.system("settlement")
@@ -395,21 +396,56 @@ def on_deal_defaulted(session: Session, deal: Deal, clock: Clock) -> None:
             credit.record_credit_event(session, buyer.id, CreditEventKind.FORFEITURE, today(clock),
                                        source_key=f"forfeit:deal:{deal.ref}", recorded_by=SYSTEM.label,
                                        clock=clock, deal_id=deal.id)
-    if escrow > 0:
-        ledger.post(session, kind=EntryKind.ESCROW_RETURNED,
-                    postings=[Posting(ledger.escrow_key(deal.ref), Money(escrow, st.currency)),
-                              Posting(ledger.cash_key(buyer), Money(-escrow, st.currency))],
-                    source_key=f"deal:{deal.ref}:escrow_returned", actor=SYSTEM, clock=clock,
-                    memo=f"price paid on defaulted deal {deal.ref} returned to the buyer's cash", deal_id=deal.id,
-                    party_id=buyer.id)
-    for ob in st.obligations:
-        if ob.state.value in OPEN_STATES:
-            ob.state = ObligationState.CANCELLED
+    _return_escrow(session, deal, st, escrow, "defaulted", clock)
     st.defaulted_at = clock.now()
     move(session, SYSTEM, st, deal.ref, S.DEFAULTED, clock, reason=deal.close_reason,
          after={"escrow_returned_fen": max(escrow, 0)})
     credit.record_credit_event(session, buyer.id, CreditEventKind.DEFAULT, today(clock),
                                source_key=f"default:{deal.ref}", recorded_by=SYSTEM.label, clock=clock,
+                               deal_id=deal.id, note=deal.close_reason or "")
+
+
+def _return_escrow(session: Session, deal: Deal, st: DealSettlement, escrow: int, why: str, clock: Clock) -> None:
+    """What the buyer paid towards the price of a deal that will not complete goes back to its cash
+    (refunded from there like any other credit); what it still owed is no longer owed."""
+    buyer = deal.buyer
+    if escrow > 0:
+        ledger.post(session, kind=EntryKind.ESCROW_RETURNED,
+                    postings=[Posting(ledger.escrow_key(deal.ref), Money(escrow, st.currency)),
+                              Posting(ledger.cash_key(buyer), Money(-escrow, st.currency))],
+                    source_key=f"deal:{deal.ref}:escrow_returned", actor=SYSTEM, clock=clock,
+                    memo=f"price paid on {why} deal {deal.ref} returned to the buyer's cash", deal_id=deal.id,
+                    party_id=buyer.id)
+    for ob in st.obligations:
+        if ob.state.value in OPEN_STATES:
+            ob.state = ObligationState.CANCELLED
+
+
+def on_deal_cancelled(session: Session, deal: Deal, clock: Clock) -> None:
+    """ON_DEAL_CANCELLED: a deal called off before it took effect, the buyer not at fault (the seller
+    did not sign): the buyer's deposit is released (refunded like a losing bidder's) and anything it
+    paid towards the price goes back to it. A deal cancelled after the buyer defaulted was settled as
+    a default already: nothing changes. Safe to run twice."""
+    serialise_writes(session)
+    st = settlement_of(session, deal, for_update=True)
+    if st is None or st.state != S.AWAITING_CONTRACT:
+        return
+    if st.hold_id:
+        hold = session.scalar(lock(sa.select(DepositHold).where(DepositHold.id == st.hold_id)))
+        if hold.state in (HoldState.HELD, HoldState.PENDING):
+            holds.release(session, SYSTEM, hold, f"deal {deal.ref} cancelled: {deal.close_reason or ''}".strip(),
+                          clock)
+    escrow = -ledger.balance_fen(session, ledger.escrow_key(deal.ref), st.currency)
+    _return_escrow(session, deal, st, escrow, "cancelled", clock)
+    move(session, SYSTEM, st, deal.ref, S.CANCELLED, clock, reason=deal.close_reason,
+         after={"escrow_returned_fen": max(escrow, 0)})
+
+
+def on_seller_failed_to_sign(session: Session, deal: Deal, clock: Clock) -> None:
+    """The seller let the signing deadline pass with the buyer's signature on the contract: its
+    default goes on its credit record (the buyer's deposit is released by ``on_deal_cancelled``)."""
+    credit.record_credit_event(session, deal.seller_party_id, CreditEventKind.DEFAULT, today(clock),
+                               source_key=f"default:{deal.ref}:seller", recorded_by=SYSTEM.label, clock=clock,
                                deal_id=deal.id, note=deal.close_reason or "")
 
 

@@ -113,6 +113,8 @@ def payout_blockers(deal: Deal, st: DealSettlement, escrow_fen: int) -> list[str
         return [_("The seller has been paid out.")]
     if st.state == S.DEFAULTED:
         return [_("The buyer defaulted; there is nothing to pay out.")]
+    if st.state == S.CANCELLED:
+        return [_("The deal was called off before it took effect; there is nothing to pay out.")]
     if st.state == S.AWAITING_CONTRACT:
         reasons.append(_("The contract has not taken effect yet."))
     elif st.state == S.AWAITING_PAYMENT:

@@ -126,6 +126,8 @@ def test_default_before_the_contract_takes_effect_forfeits_and_the_runner_up_get
     from auctions.service import offer_to_runner_up
 
     new = offer_to_runner_up(session, w.op_actor, deal.ref, clock=clock)
+    assert _st(session, deal).state == SettlementState.DEFAULTED  # cancelling the old deal changes nothing
+    assert _hold(session, w.regs[1]).state == HoldState.FORFEITED
     st = _st(session, new)
     assert new.buyer_party_id == loser.buyer_party_id and st.hold_id == _hold(session, loser).id
     assert _hold(session, loser).release_due_on is None and _hold(session, loser).deal_id == new.id
@@ -133,6 +135,42 @@ def test_default_before_the_contract_takes_effect_forfeits_and_the_runner_up_get
     st = _st(session, new)
     assert st.applied_deposit_fen == loser.deposit_fen
     assert st.obligations[0].amount_fen == price - loser.deposit_fen + st.buyer_fee_fen
+    sw.check_ledger(session)
+
+
+def test_a_seller_that_never_signs_frees_the_buyers_deposit_and_carries_the_default(session, clock):
+    """The buyer signed, the seller let the deadline pass: the deal is called off, the buyer's
+    deposit is released (and refunded like a losing bidder's), nothing is owed, and the default is
+    the seller's, on the seller's credit record."""
+    from contracts import jobs as contract_jobs
+    from contracts import service as contracts
+    from exchange.actors import Actor
+
+    w = sw.build(session, clock, buyers=2)
+    price = w.listing.price_fen
+    deal = sw.auction_deal(session, w, bids=[(0, price), (1, price + w.listing.increment_fen)])
+    winner_reg = w.regs[1]
+    assert _hold(session, winner_reg).state == HoldState.HELD and _st(session, deal).hold_id is not None
+    deposit_before = ledger.balance_fen(session, ledger.deposit_key(w.buyers[1].party), "CNY")
+    contract = contracts.contract_for_deal(session, deal.id)
+    contracts.sign_contract(session, Actor.of(w.buyers[1]), contract.ref, contract.text_sha256, clock=clock)
+    clock.set(deal.sign_by)
+    assert contract_jobs.sweep_signing_deadlines(session, clock) == {"buyer": 0, "seller": 1}
+    session.expire_all()
+    assert deal.state == DealState.CANCELLED
+    st = _st(session, deal)
+    assert st.state == SettlementState.CANCELLED and st.obligations == []
+    hold = _hold(session, winner_reg)
+    assert hold.state == HoldState.RELEASED
+    assert deposit_before != 0 and ledger.balance_fen(session, ledger.deposit_key(w.buyers[1].party), "CNY") == 0
+    assert "default" in _events(session, w.seller.party_id)
+    assert "default" not in _events(session, w.buyers[1].party_id)
+    assert "forfeiture" not in _events(session, w.buyers[1].party_id)
+    # Again, by the sweep or by the hook itself: nothing more happens.
+    assert contract_jobs.sweep_signing_deadlines(session, clock) == {"buyer": 0, "seller": 0}
+    svc.obligations.on_deal_cancelled(session, deal, clock)
+    assert _st(session, deal).state == SettlementState.CANCELLED
+    assert _events(session, w.seller.party_id).count("default") == 1
     sw.check_ledger(session)
 
 
