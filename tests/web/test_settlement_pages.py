@@ -632,6 +632,31 @@ def test_my_money_deposits_and_release_on_request(app, session, clock, world):
     sw.check_ledger(session)
 
 
+def test_a_deal_the_seller_never_signed_shows_as_called_off(app, session, clock):
+    """Buyer signed, seller did not: both parties' money pages and the operator's deal page say the
+    deal was called off; the buyer's deposit shows as released; nothing can be paid out."""
+    from contracts import jobs as contract_jobs
+    from contracts import service as contracts
+
+    w = sw.build(session, clock, buyers=2)
+    deal = sw.auction_deal(session, w)
+    contract = contracts.contract_for_deal(session, deal.id)
+    contracts.sign_contract(session, Actor.of(w.buyers[1]), contract.ref, contract.text_sha256, clock=clock)
+    clock.set(deal.sign_by)
+    assert contract_jobs.sweep_signing_deadlines(session, clock)["seller"] == 1
+    session.commit()
+    buyer = page_of(client_for(app, w.buyers[1]).get("/my/settlement?lang=en"))
+    assert "Called off" in buyer and "The deal was called off before it took effect." in buyer
+    assert "your deposit is released" in buyer.lower() and "Released" in buyer
+    assert f'<b class="sha">{deal.ref}</b>' not in buyer  # no payment instructions
+    zh = page_of(client_for(app, w.buyers[1]).get("/my/settlement"))
+    assert "已撤销" in zh
+    seller = page_of(client_for(app, w.seller).get("/my/settlement?lang=en"))
+    assert "The deal was called off before it took effect." in seller
+    op = page_of(client_for(app, w.op).get(f"{OP}/deals/{deal.ref}?lang=en"))
+    assert "called off before it took effect; there is nothing to pay out" in op
+
+
 # -- escaping and the console ---------------------------------------------------------------------------------
 def test_user_text_is_escaped(app, session, world):
     n = sw.pay(session, world.w, 7_700, PaymentPurpose.OTHER, None, payer=XSS)
