@@ -110,7 +110,8 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 20)
     engine = sa.create_engine(url, **kwargs)
-    if not kwargs.get("pool_pre_ping"):
+    # NullPool (migrations, scripts) hands out a fresh connection every time: nothing to test.
+    if not kwargs.get("pool_pre_ping") and kwargs.get("poolclass") is not sa.pool.NullPool:
         _ping_idle_connections(engine, idle_ping)
     return engine
 
