@@ -7,7 +7,6 @@ import time
 
 import sqlalchemy as sa
 from flask import Response, g
-from flask_smorest import Blueprint
 
 from auctions import service as svc
 from auctions.models import Auction, Deal
@@ -25,13 +24,14 @@ from auctions.schemas import (
     WaitArgsSchema,
 )
 from exchange.actors import Actor
+from exchange.api_blueprint import ApiBlueprint
 from exchange.auth import MEMBERS, PUBLIC, READERS, STAFF, access, current_user, require_user
 from exchange.context import get_clock
 from exchange.db import get_db, get_session
 from exchange.errors import DomainError, NotFoundError, PermissionDeniedError
 from exchange.idempotency import HEADER_DOC, idempotent
 
-auctions_api = Blueprint("auctions_api", __name__, url_prefix="/api/v1",
+auctions_api = ApiBlueprint("auctions_api", __name__, url_prefix="/api/v1",
                          description="Auctions, bids, negotiated transfers and deals")
 
 

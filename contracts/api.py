@@ -3,7 +3,6 @@ registration, transaction certificates, auditors' exports and record verificatio
 from __future__ import annotations
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from auctions.service import deals as deal_service
 from contracts import service as svc
@@ -34,12 +33,13 @@ from contracts.schemas import (
     TechRegistrationSubmitSchema,
 )
 from exchange.actors import Actor
+from exchange.api_blueprint import ApiBlueprint
 from exchange.auth import MEMBERS, PUBLIC, READERS, STAFF, access, require_user
 from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.idempotency import HEADER_DOC, idempotent
 
-contracts_api = Blueprint("contracts_api", __name__, url_prefix="/api/v1",
+contracts_api = ApiBlueprint("contracts_api", __name__, url_prefix="/api/v1",
                           description="Contracts and signing, technology contract registration, transaction "
                                       "certificates, auditors' exports")
 PARTIES_AND_READERS = (*MEMBERS, *READERS)

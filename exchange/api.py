@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import request
-from flask_smorest import Blueprint
 
 from exchange import accounts
 from exchange.actors import Actor
+from exchange.api_blueprint import ApiBlueprint
 from exchange.audit import verify_chain
 from exchange.auth import PUBLIC, READERS, SELF_SERVICE, STAFF, access, login, require_user
 from exchange.calendar import year_to_data
@@ -32,7 +32,7 @@ from exchange.schemas import (
     WorkingDaysArgs,
 )
 
-exchange_api = Blueprint("exchange_api", __name__, url_prefix="/api/v1", description="Accounts, tokens, calendar and audit trail")
+exchange_api = ApiBlueprint("exchange_api", __name__, url_prefix="/api/v1", description="Accounts, tokens, calendar and audit trail")
 
 
 def _new_token_payload(tok, plain):  # type: ignore[no-untyped-def]

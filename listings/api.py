@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import current_app, request, send_file
-from flask_smorest import Blueprint
 
 from exchange.actors import Actor
+from exchange.api_blueprint import ApiBlueprint
 from exchange.auth import MEMBERS, PUBLIC, READERS, STAFF, access, current_user, require_user
 from exchange.context import get_clock
 from exchange.db import get_session
@@ -48,7 +48,7 @@ from listings.schemas import (
     ValuationSchema,
 )
 
-listings_api = Blueprint("listings_api", __name__, url_prefix="/api/v1",
+listings_api = ApiBlueprint("listings_api", __name__, url_prefix="/api/v1",
                          description="Assets, rights confirmation, pricing, listings, registrations, open licences")
 SELLERS_AND_STAFF = (*MEMBERS, *STAFF)
 

@@ -4,9 +4,9 @@ credit records, credit instruments, pledges, fee schedules, settings, and a part
 from __future__ import annotations
 
 from flask import Response
-from flask_smorest import Blueprint
 
 from exchange.actors import Actor
+from exchange.api_blueprint import ApiBlueprint
 from exchange.auth import MEMBERS, PUBLIC, READERS, STAFF, access, current_user, require_user
 from exchange.context import get_clock
 from exchange.db import get_session
@@ -60,7 +60,7 @@ from settlement.schemas import (
 )
 from settlement.service import reports
 
-settlement_api = Blueprint("settlement_api", __name__, url_prefix="/api/v1",
+settlement_api = ApiBlueprint("settlement_api", __name__, url_prefix="/api/v1",
                            description="Settlement: ledger, deposits, payments, payouts, refunds, reconciliation, "
                                        "credit records, credit instruments, pledges and fees")
 PARTIES_AND_READERS = (*MEMBERS, *READERS)
