@@ -19,8 +19,6 @@ from wtforms import (
     FormField,
     HiddenField,
     IntegerField,
-    SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -37,6 +35,7 @@ from contracts.pages.labels import (
     REGISTRATION_STATE,
 )
 from exchange.errors import DomainError
+from exchange.form_fields import SelectField, SelectMultipleField
 from exchange.money import Money
 from exchange.text import clean_text
 

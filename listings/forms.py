@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, HiddenField, IntegerField, SelectField, StringField, SubmitField, \
-    TextAreaField
+from wtforms import BooleanField, DateField, HiddenField, IntegerField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from exchange.errors import DomainError
+from exchange.form_fields import SelectField
 from exchange.money import Money
 from listings import domain as d
 from listings.fields import TECH_FIELDS
