@@ -22,6 +22,7 @@ from auctions.service.bidding import (  # noqa: F401
 )
 from auctions.service.negotiation import (  # noqa: F401
     bids_of,
+    call_off_for_seller_default,
     confirm_price,
     load_negotiation,
     offer_to_runner_up,

@@ -128,6 +128,25 @@ def relist_after_default(session: Session, actor: Actor, deal_ref: str, reason: 
     return listing
 
 
+def call_off_for_seller_default(session: Session, actor: Actor, deal_ref: str, reason: str, *,
+                                clock: Clock) -> Deal:
+    """The seller did not sign: the deal is called off and the listing it sold ends (终结).
+
+    Neither the runner-up nor a relisting can rescue a trade the seller will not sign, so the
+    listing is not sent back to unsold; the seller may list the asset afresh. A deal without a
+    listing, or an open-licence taking (its listing stays open for others), leaves listings alone.
+    Idempotent.
+    """
+    deal = deals.load_deal(session, deal_ref, for_update=True)
+    if deal.state == DealState.CANCELLED:
+        return deal  # already called off (perhaps to offer the listing to a runner-up): nothing to end
+    deals.cancel_deal(session, actor, deal_ref, reason, clock=clock)
+    listing = deal.listing
+    if listing is not None and listing.state == ld.ListingState.SOLD:
+        _listing_to(session, actor, listing, ld.ListingState.TERMINATED, clock, reason)
+    return deal
+
+
 def bids_of(session: Session, party_id: int) -> list[Bid]:
     return list(session.scalars(sa.select(Bid).join(AuctionBidder, AuctionBidder.id == Bid.bidder_id)
                                 .where(AuctionBidder.party_id == party_id).order_by(Bid.id.desc()).limit(200)))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from auctions.models import Deal, DealState
 from auctions.service import deals as deal_service
+from auctions.service.negotiation import call_off_for_seller_default
 from contracts import domain as cd
 from contracts.models import Contract, ContractSignature, NonTechnicalItem
 from contracts.service import drafting
@@ -308,7 +309,7 @@ def apply_signing_deadline(session: Session, deal_ref: str, *, clock: Clock) -> 
         return "buyer"
     _close(session, system, contract, cd.ContractState.CANCELLED, SELLER_DID_NOT_SIGN, clock,
            "contract.seller_default")
-    deal_service.cancel_deal(session, system, deal.ref, SELLER_DID_NOT_SIGN, clock=clock)
+    call_off_for_seller_default(session, system, deal.ref, SELLER_DID_NOT_SIGN, clock=clock)
     for hook in ON_SELLER_FAILED_TO_SIGN:
         hook(session, deal, clock)
     return "seller"

@@ -66,8 +66,10 @@ TRANSITIONS: dict[ListingState, set[ListingState]] = {
     # An unsold listing may be relisted (at a new price): it goes back to draft
     # and the service counts the attempt.
     _L.UNSOLD: {_L.DRAFT},
-    # A winner that defaults (does not sign or pay) may send the listing back to unsold for relisting.
-    _L.SOLD: {_L.UNSOLD},
+    # A winner that defaults (does not sign or pay) may send the listing back to unsold for relisting;
+    # a seller that does not sign the deal ends it (终结): the trade failed on the seller's side.
+    # Only the deal service takes these two steps; an operator cannot terminate a sold listing.
+    _L.SOLD: {_L.UNSOLD, _L.TERMINATED},
     _L.TERMINATED: set(),
     _L.WITHDRAWN: set(),
 }

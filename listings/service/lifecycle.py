@@ -285,8 +285,11 @@ def resume_listing(session: Session, actor: Actor, ref: str, reason: str, *, clo
 
 
 def terminate_listing(session: Session, actor: Actor, ref: str, reason: str, *, clock: Clock) -> Listing:
-    """End the listing for good (终结)."""
+    """End the listing for good (终结). A sold listing is not the operator's to end: its deal decides."""
     listing = load_listing(session, ref, for_update=True)
+    if listing.state == d.ListingState.SOLD:
+        raise StateError("A sold listing ends with its deal, not by termination.", code="invalid_transition",
+                         details={"from": listing.state.value, "to": d.ListingState.TERMINATED.value})
     _transition(session, actor, listing, d.ListingState.TERMINATED, clock,
                 reason=clean_text(reason, "reason", max_length=2000, multiline=True))
     return listing

@@ -10,8 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from auctions.models import DealState
+from listings.domain import ListingState
 from auctions.service import deals
 from exchange.errors import DomainError
+from exchange.models import AuditEvent
 from exchange.money import Money
 from settlement import service as svc
 from settlement.domain import DEFAULT_FEE_SCHEDULE, HoldState, compute_fee, schedule_to_dict
@@ -166,12 +168,41 @@ def test_a_seller_that_never_signs_frees_the_buyers_deposit_and_carries_the_defa
     assert "default" in _events(session, w.seller.party_id)
     assert "default" not in _events(session, w.buyers[1].party_id)
     assert "forfeiture" not in _events(session, w.buyers[1].party_id)
+    # The listing does not stay 'sold': it ends (终结), saying why, and the asset can be listed afresh.
+    assert w.listing.state == ListingState.TERMINATED
+    ended = session.scalars(sa.select(AuditEvent).where(AuditEvent.subject_ref == w.listing.ref,
+                                                        AuditEvent.action == "listing.terminated")).all()
+    assert len(ended) == 1 and "卖方未在签约期限内签署合同" in ended[0].reason
     # Again, by the sweep or by the hook itself: nothing more happens.
     assert contract_jobs.sweep_signing_deadlines(session, clock) == {"buyer": 0, "seller": 0}
     svc.obligations.on_deal_cancelled(session, deal, clock)
     assert _st(session, deal).state == SettlementState.CANCELLED
     assert _events(session, w.seller.party_id).count("default") == 1
+    from auctions.service import call_off_for_seller_default
+
+    call_off_for_seller_default(session, Actor.system("test"), deal.ref, "again", clock=clock)
+    assert w.listing.state == ListingState.TERMINATED
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.subject_ref == w.listing.ref, AuditEvent.action == "listing.terminated")) == 1
     sw.check_ledger(session)
+
+
+def test_an_operator_cannot_terminate_a_sold_listing(session, clock):
+    """A sold listing ends with its deal (completed, relisted after a buyer default, or terminated
+    when the seller does not sign), never by an operator's termination behind the deal's back."""
+    from exchange.actors import Actor
+    from exchange.errors import StateError
+    from listings.service import terminate_listing
+
+    w = sw.build(session, clock, buyers=2)
+    price = w.listing.price_fen
+    deal = sw.auction_deal(session, w, bids=[(0, price), (1, price + w.listing.increment_fen)])
+    assert w.listing.state == ListingState.SOLD
+    with pytest.raises(StateError) as exc:
+        terminate_listing(session, Actor.of(w.op), w.listing.ref, "终结挂牌", clock=clock)
+    assert exc.value.code == "invalid_transition" and exc.value.details == {"from": "sold", "to": "terminated"}
+    session.expire_all()
+    assert w.listing.state == ListingState.SOLD and deal.state == DealState.STRUCK
 
 
 def test_negotiated_deal_pays_negotiated_fees_and_a_deal_keeps_its_fee_schedule_version(session, clock):
