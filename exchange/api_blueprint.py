@@ -1,7 +1,8 @@
 """The blueprint every JSON API package registers its routes on.
 
-flask-smorest's ``Blueprint`` with one change: an argument schema given as a class is
-instantiated once, when the route is declared. webargs would otherwise build a new schema
+flask-smorest's ``Blueprint`` with two changes. Query parameters that no schema declares are
+refused (422, naming them), as unknown JSON fields already are. And an argument schema given
+as a class is instantiated once, when the route is declared. webargs would otherwise build a new schema
 instance (deep-copying its declared fields) on every request; on the bid endpoint that was
 a few per cent of the CPU of each bid. marshmallow schemas keep no per-call state, so one
 instance serves every request and thread.
@@ -18,4 +19,8 @@ class ApiBlueprint(Blueprint):
     def arguments(self, schema: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         if isinstance(schema, type) and issubclass(schema, ma.Schema):
             schema = schema()
+        if kwargs.get("location") in ("query", "querystring"):
+            # webargs drops unknown query parameters whatever the schema says (it loads them with
+            # EXCLUDE); a misspelt filter would then quietly return the unfiltered list.
+            kwargs.setdefault("unknown", ma.RAISE)
         return super().arguments(schema, *args, **kwargs)

@@ -2,7 +2,6 @@
 buyer registration, open licences and the catalogue."""
 from __future__ import annotations
 
-import marshmallow as ma
 from flask import current_app, request, send_file
 
 from exchange.actors import Actor
@@ -281,8 +280,7 @@ def pricing(ref: str):
 # -- listings -------------------------------------------------------------------------------
 @listings_api.route("/listings", methods=["GET"])
 @access(PUBLIC)
-# webargs ignores unknown query parameters unless told otherwise; a misspelt filter must not pass unnoticed.
-@listings_api.arguments(CatalogueArgsSchema, location="query", unknown=ma.RAISE)
+@listings_api.arguments(CatalogueArgsSchema, location="query")
 @listings_api.response(200, ListingPageSchema)
 def catalogue(args: dict):
     """The public catalogue: keyword search (works for Chinese) and filters, paginated, stable order."""

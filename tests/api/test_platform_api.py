@@ -404,3 +404,26 @@ def test_calendar_schema_errors(client, operator_token, payload):
     year = payload["year"] if isinstance(payload["year"], int) else 2032
     assert_problem(client.put(f"/api/v1/calendar/{year}", json=payload, headers=auth(operator_token)),
                    422, "validation_error")
+
+
+def test_every_query_parameter_a_route_does_not_know_is_refused(app, client, session, clock):
+    """A misspelt filter (?stat= for ?state=) gets a 422 naming it, never the unfiltered list."""
+    users = {"member": make_member(session, clock), "operator": make_staff(session, clock),
+             "auditor": make_staff(session, clock, role=Role.auditor)}
+    session.commit()
+    tokens = {k: token_for(client, u) for k, u in users.items()}
+    spec = client.get("/api/openapi.json").get_json()
+    checked = []
+    for rule, method in _rules(app):
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        op = spec["paths"].get(path, {}).get(method.lower(), {})
+        if method != "GET" or not any(p.get("in") == "query" for p in op.get("parameters", [])):
+            continue
+        pol = policy_for(app, rule.endpoint, method)
+        who = next((k for k in ("member", "operator", "auditor") if k in pol), "member")
+        headers = {} if PUBLIC in pol else auth(tokens[who])
+        r = client.get(_sample_url(rule) + "?no_such_filter=1", headers=headers)
+        body = assert_problem(r, 422, "validation_error")
+        assert "no_such_filter" in json.dumps(body["errors"]), (rule.rule, body)
+        checked.append(rule.rule)
+    assert len(checked) >= 10, checked
