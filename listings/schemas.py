@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from exchange.clock import local_date
+from exchange.context import get_clock
 from exchange.pagination import PageArgsSchema, PageMetaSchema
 from exchange.schemas import StrictSchema
 from listings import domain as d
@@ -254,6 +256,13 @@ class ListingSchema(ma.Schema):
     publicity_end = ma.fields.Date(allow_none=True)
     publicity_ends_at = ma.fields.DateTime(allow_none=True)
     publicity_provisional = ma.fields.Boolean()
+    suspended_on = ma.fields.Date(allow_none=True, metadata={"description": "Shanghai date the suspension (中止) began"})
+    suspension_limit = ma.fields.Method("_suspension_limit", metadata={
+        "type": "string", "format": "date", "nullable": True,
+        "description": "while suspended: the last day of the normal one-month limit, after which the operator "
+                       "should resume or terminate the listing"})
+    suspension_overdue = ma.fields.Method("_suspension_overdue", metadata={
+        "type": "boolean", "description": "suspended for longer than the one-month limit"})
     allows_extension = ma.fields.Boolean()
     max_extensions = ma.fields.Integer()
     extensions_used = ma.fields.Integer()
@@ -268,6 +277,16 @@ class ListingSchema(ma.Schema):
         return {"ref": a.ref, "kind": a.kind.value, "title": a.title, "number": a.number,
                 "technical_field": a.technical_field, "confirmation": a.confirmation.value,
                 "expiry_date": a.expiry_date.isoformat() if a.expiry_date else None}
+
+    def _suspension_limit(self, listing):  # type: ignore[no-untyped-def]
+        if listing.state != d.ListingState.SUSPENDED or listing.suspended_on is None:
+            return None
+        return d.suspension_limit(listing.suspended_on).isoformat()
+
+    def _suspension_overdue(self, listing):  # type: ignore[no-untyped-def]
+        if listing.state != d.ListingState.SUSPENDED or listing.suspended_on is None:
+            return False
+        return d.suspension_overdue(listing.suspended_on, local_date(get_clock().now()))
 
     def _reg_count(self, listing):  # type: ignore[no-untyped-def]
         return len(listing.registrations)

@@ -90,6 +90,23 @@ def countdown(session: Session, listing: Any, on: date | None = None) -> Countdo
                      provisional=bool(listing.publicity_provisional))
 
 
+@dataclass(frozen=True)
+class Suspension:
+    """A suspended listing's clock: suspension (中止) normally lasts at most one month."""
+
+    since: date
+    limit: date  # the last day of the normal limit; after it the operator should resume or terminate
+    overdue: bool
+
+
+def suspension(listing: Any, on: date | None = None) -> Suspension | None:
+    if listing.state != d.ListingState.SUSPENDED or listing.suspended_on is None:
+        return None
+    on = on or today()
+    return Suspension(since=listing.suspended_on, limit=d.suspension_limit(listing.suspended_on),
+                      overdue=d.suspension_overdue(listing.suspended_on, on))
+
+
 def auction_for(session: Session, listing: Any) -> Any | None:
     """The auction of a listing, if the auctions package is installed and one exists."""
     if listing.state not in (d.ListingState.AWAITING_AUCTION, d.ListingState.IN_AUCTION, d.ListingState.SOLD,

@@ -24,7 +24,7 @@ from listings.labels import CHECKLIST_LABELS
 from listings.models import Asset, BuyerRegistration, Listing
 from listings.service.common import appraisal_required, facts_for
 from listings.views import listings_web
-from listings.views.common import actor, countdown, show_error, today
+from listings.views.common import actor, countdown, show_error, suspension, today
 
 CHECKLIST = tuple(svc.CHECKLIST_ITEMS)
 IN_PUBLICITY = (d.ListingState.PUBLISHED.value, d.ListingState.SUSPENDED.value)
@@ -133,7 +133,8 @@ def operator_listings():
                                   .order_by(Listing.publicity_end, Listing.id)))
     on = today()
     return render_template("listings/op_listings.html", submitted=submitted, public=public,
-                           countdowns={x.id: countdown(session, x, on) for x in public})
+                           countdowns={x.id: countdown(session, x, on) for x in public},
+                           suspensions={x.id: suspension(x, on) for x in public})
 
 
 def _render_listing(ref: str, forms: dict[str, Any] | None = None, status: int = 200):  # type: ignore[no-untyped-def]
@@ -146,6 +147,7 @@ def _render_listing(ref: str, forms: dict[str, Any] | None = None, status: int =
     problems = d.listing_problems(facts_for(session, listing.asset, listing.seller_party_id, listing.mode), today())
     return render_template("listings/op_listing.html", listing=listing, asset=listing.asset, forms=forms,
                            actions=LISTING_ACTIONS, problems=problems, countdown=countdown(session, listing, today()),
+                           suspension=suspension(listing, today()),
                            appraisal=svc.current_appraisal(session, listing.asset_id, today()),
                            appraisal_required=appraisal_required(listing.seller)), status
 

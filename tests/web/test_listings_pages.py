@@ -6,12 +6,13 @@ from __future__ import annotations
 import html
 import io
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timezone
 
 import pytest
 import sqlalchemy as sa
 
 from exchange.actors import Actor
+from exchange.clock import BUSINESS_TZ, local_date
 from exchange.models import EntityType, Role
 from listings import domain as d
 from listings import service as svc
@@ -824,6 +825,36 @@ def test_operator_suspends_resumes_and_terminates(app, session, clock, world):
     session.expire_all()
     assert session.get(Listing, world["listing"].id).state == d.ListingState.TERMINATED
     assert op.post(f"/operator/listings/{ref}/explode", data={"csrf_token": csrf_from(op, detail)}).status_code == 404
+
+
+def test_a_suspension_past_one_month_is_flagged_to_operators(app, session, clock, world):
+    """Suspension (中止) normally lasts at most one month: the operator pages say until when, and flag
+    it once the month is over; the API carries the same dates."""
+    op = client_for(app, world["op"])
+    ref = world["ref"]
+    detail = f"/operator/listings/{ref}?lang=en"
+    post_form(op, detail, f"/operator/listings/{ref}/suspend", {"suspend-reason": "权属争议", "suspend-confirm": "y"})
+    since = local_date(clock.now())
+    limit = d.suspension_limit(since)
+    for url in (detail, "/operator/listings?lang=en"):
+        page = page_of(op.get(url))
+        assert f"Suspended since {since.isoformat()}; by the one-month rule, resume or terminate by " \
+               f"{limit.isoformat()}." in page
+        assert 'data-testid="suspension-overdue"' not in page
+    body = op.get(f"/api/v1/listings/{ref}").get_json()
+    assert (body["suspended_on"], body["suspension_limit"], body["suspension_overdue"]) == \
+        (since.isoformat(), limit.isoformat(), False)
+    clock.set(datetime.combine(limit, time(23, 59), tzinfo=BUSINESS_TZ))  # the last day still counts
+    assert 'data-testid="suspension-overdue"' not in page_of(op.get(detail))
+    clock.advance(minutes=1)
+    for url in (detail, "/operator/listings?lang=en", "/operator/listings?lang=zh"):
+        assert 'data-testid="suspension-overdue"' in page_of(op.get(url))
+    assert "中止已超过一个月" in page_of(op.get("/operator/listings?lang=zh"))
+    assert op.get(f"/api/v1/listings/{ref}").get_json()["suspension_overdue"] is True
+    post_form(op, detail, f"/operator/listings/{ref}/resume", {"resume-reason": "争议解决", "resume-confirm": "y"})
+    body = op.get(f"/api/v1/listings/{ref}").get_json()
+    assert (body["suspended_on"], body["suspension_limit"], body["suspension_overdue"]) == (None, None, False)
+    assert 'data-testid="suspension"' not in page_of(op.get(detail))
 
 
 def test_operator_qualifies_buyers(app, session, clock, world):
