@@ -10,6 +10,7 @@ import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -207,6 +208,32 @@ def keep_on_failure(make: Any) -> None:
     so only this record survives the failure.
     """
     g.setdefault("kept_on_failure", []).append(make)
+
+
+_FILES_PENDING = "exchange.files_written_in_transaction"
+
+
+def remove_unless_committed(session: Session, path: Path) -> None:
+    """Delete ``path`` if the session's transaction ends without a commit.
+
+    A file written for a row (an uploaded evidence document) must not outlive the row when the
+    transaction fails: nothing would point at it, and nobody would ever clean it up.
+    """
+    session.connection()  # begins the transaction if none is open yet: the file belongs to it
+    session.info.setdefault(_FILES_PENDING, []).append(Path(path))
+
+
+@event.listens_for(Session, "after_commit")
+def _files_committed(session: Session) -> None:
+    if not session.in_nested_transaction():  # a savepoint's commit decides nothing yet
+        session.info.pop(_FILES_PENDING, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _files_rolled_back(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the outermost transaction ended; a commit has already taken its files
+        for path in session.info.pop(_FILES_PENDING, []):
+            path.unlink(missing_ok=True)
 
 
 def init_app(app: Flask) -> Database:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from exchange.actors import Actor
 from exchange.audit import record_event
 from exchange.clock import Clock
+from exchange.db import remove_unless_committed
 from exchange.errors import ConflictError, NotFoundError, PermissionDeniedError, RuleViolationError, ValidationError
 from exchange.refs import next_reference
 from exchange.text import clean_text
@@ -290,6 +291,7 @@ def upload_evidence(session: Session, actor: Actor, asset_ref: str, *, kind: str
     tmp = target.with_suffix(target.suffix + ".part")
     tmp.write_bytes(data)
     tmp.replace(target)
+    remove_unless_committed(session, target)
     doc = EvidenceDocument(asset_id=asset.id, kind=kind, filename=name, content_type=ctype, size=len(data),
                            sha256=digest, storage_key=key, public=public, uploaded_by_id=actor.user_id,
                            uploaded_at=clock.now())

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -333,3 +334,38 @@ def test_a_number_the_database_cannot_hold_is_a_422_not_a_500(raw_app, value):
     assert_problem(r, 422, "value_out_of_range")
     assert "Traceback" not in r.get_data(as_text=True)
     assert raw_app.test_client().get(f"/api/v1/_test/bigint?v={INT64_MAX}").get_json() == {"v": INT64_MAX}
+
+
+def _stored_files(app) -> set[str]:  # type: ignore[no-untyped-def]
+    root = Path(app.config["UPLOAD_FOLDER"])
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()} if root.exists() else set()
+
+
+def test_an_upload_whose_transaction_fails_leaves_no_file_behind(app, client, session, world, monkeypatch):
+    """The file is written before the row commits; if the commit never comes, the file goes too."""
+    from listings.models import EvidenceDocument
+    from listings.service import assets
+
+    ref = world["draft_asset"]["ref"]
+    before_rows, before_files = count_rows(session, EvidenceDocument), _stored_files(app)
+
+    def up():  # type: ignore[no-untyped-def]
+        return client.post(f"/api/v1/assets/{ref}/documents", headers=auth(world["ts"]),
+                           data={"kind": "certificate", "file": (io.BytesIO(PDF_BYTES), "cert.pdf")},
+                           content_type="multipart/form-data")
+
+    def audit_down(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("audit store unavailable")
+
+    with monkeypatch.context() as m:
+        m.setattr(assets, "record_event", audit_down)  # fails after the file is on disk
+        assert up().status_code == 500
+    session.expire_all()
+    assert count_rows(session, EvidenceDocument) == before_rows
+    assert _stored_files(app) == before_files
+    # The same upload that commits keeps its file, where its row says.
+    r = up()
+    assert r.status_code == 201, r.get_json()
+    new = _stored_files(app) - before_files
+    key = session.scalar(sa.select(EvidenceDocument.storage_key).where(EvidenceDocument.id == r.get_json()["id"]))
+    assert new == {f"{key[:2]}/{key}"}

@@ -311,3 +311,32 @@ def test_server_killed_under_load_keeps_every_acknowledged_bid(is_pg):
     report = done.stdout[-4000:] + done.stderr[-2000:]
     assert done.returncode == 0, report
     assert "VERDICT: ok" in done.stdout, report
+
+
+def test_a_file_written_in_a_transaction_lives_or_dies_with_its_commit(session, tmp_path):
+    from exchange.db import remove_unless_committed
+
+    def written(name: str) -> Path:
+        p = tmp_path / name
+        p.write_bytes(b"%PDF-1.4 evidence")
+        remove_unless_committed(session, p)
+        return p
+
+    kept = written("kept.pdf")
+    session.commit()
+    assert kept.exists()
+    dropped = written("dropped.pdf")
+    session.rollback()
+    assert not dropped.exists() and kept.exists()
+    # A savepoint's commit decides nothing: the outer rollback still removes the file.
+    session.execute(sa.text("SELECT 1"))
+    with session.begin_nested():
+        inner = written("inner.pdf")
+    assert inner.exists()
+    session.rollback()
+    assert not inner.exists()
+    # Closing a session with its transaction still open is a rollback too.
+    left_open = written("left-open.pdf")
+    session.execute(sa.text("SELECT 1"))
+    session.close()
+    assert not left_open.exists()
