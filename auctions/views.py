@@ -38,6 +38,7 @@ from exchange.auth import MEMBERS, PUBLIC, READERS, STAFF, access, current_user,
 from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.errors import ConflictError, DomainError, NotFoundError, ValidationError
+from exchange.http import refusal_text
 from exchange.models import IdempotencyRecord, Role
 from exchange.money import Money
 from exchange.views import HOME_SECTIONS, NAV, NavItem
@@ -125,16 +126,12 @@ CODE_MESSAGES = {
     "invalid_amount": _l("Enter an amount in yuan, for example 1200000 or 1,200,000.00 (at most two decimals)."),
     "amount_too_large": _l("The amount is too large."),
     "currency_mismatch": _l("Amounts are in yuan (CNY)."),
-    "invalid_characters": _l("The text contains control or direction characters."),
-    "too_long": _l("The text is too long."),
-    "required": _l("This is required."),
 }
 
 
 def error_message(err: DomainError) -> str:
     """The refusal in the reader's language, with the figures that help correct it."""
-    fixed = CODE_MESSAGES.get(err.code)
-    text = str(fixed) if fixed is not None else _(err.message)
+    text = refusal_text(err, CODE_MESSAGES)
     d = err.details or {}
     hint = None
     if err.code == "bid_too_low" and isinstance(d.get("min_bid"), int):

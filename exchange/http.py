@@ -6,9 +6,12 @@ an unexpected exception becomes a 500 that names the request id and nothing else
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request
+from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from exchange.errors import DomainError
@@ -67,11 +70,42 @@ def problem(
     return body
 
 
+#: Refusals whose service message carries a figure or the input (so it is no msgid), said per code.
+#: Packages add their own codes when they render refusals (``refusal_text(err, CODE_MESSAGES)``).
+COMMON_CODE_MESSAGES = {
+    "invalid_characters": _l("The text contains control or direction characters."),
+    "too_long": _l("The text is too long."),
+    "required": _l("This is required."),
+}
+
+
+NOT_FOUND_TEXT = _l("Nothing with this reference was found; check it and try again.")
+
+
+def refusal_text(err: DomainError, code_messages: Mapping[str, Any] | None = None) -> str:
+    """A service's refusal in the reader's language, for pages (the API keeps the English message).
+
+    A fixed message is its own msgid; one that carries a figure or a reference cannot be, so its
+    code says it in fixed words: the package's ``code_messages``, then the common ones. Failing
+    both, the message is shown as the service wrote it.
+    """
+    translated = gettext(err.message)
+    if translated != err.message:
+        return translated
+    fixed = (code_messages or {}).get(err.code) or COMMON_CODE_MESSAGES.get(err.code)
+    if fixed is None and err.code.endswith("_not_found") and str(get_locale() or "en") != "en":
+        fixed = NOT_FOUND_TEXT  # "No listing L2026-000123." names the reference the reader just used
+    return str(fixed) if fixed is not None else err.message
+
+
 def _render(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
     if wants_json():
         resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     else:
-        html = render_template("errors/error.html", problem=body)
+        shown = {**body, "title": gettext(body["title"])}
+        if body.get("detail"):
+            shown["detail"] = refusal_text(DomainError(body["detail"], code=body["code"]))
+        html = render_template("errors/error.html", problem=shown)
         resp = Response(html, status=status, mimetype="text/html")
     for k, v in (headers or {}).items():
         resp.headers[k] = v

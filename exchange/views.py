@@ -14,6 +14,7 @@ from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.errors import DomainError
 from exchange.forms import EmptyForm, LoginForm, SignupForm, TokenForm
+from exchange.http import refusal_text
 from exchange.models import EntityType, PartyKind, Role
 
 exchange_web = Blueprint("exchange_web", __name__)
@@ -84,10 +85,11 @@ def start_web_session(user) -> None:  # type: ignore[no-untyped-def]
 def apply_field_errors(form, err: DomainError) -> None:  # type: ignore[no-untyped-def]
     """Show a refusal beside the field it concerns, or above the form."""
     field = getattr(form, err.field, None) if err.field else None
+    text = refusal_text(err)
     if field is not None:
-        field.errors = list(field.errors) + [err.message]
+        field.errors = list(field.errors) + [text]
     else:
-        form.form_errors.append(err.message)
+        form.form_errors.append(text)
 
 
 @exchange_web.get("/")

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from exchange.errors import DomainError
+from exchange.http import refusal_text
 from exchange.money import Money
 from listings.domain import TradingMode
 from listings.labels import LABELS as _LISTING_LABELS
@@ -104,8 +105,6 @@ def error_message(err: DomainError) -> str:
     cannot be one, so its code says it in our words (``CODE_MESSAGES``).
     """
     d = err.details or {}
-    translated = _(err.message)
-    fixed = CODE_MESSAGES.get(err.code)
     if err.code == "down_payment_too_low" and d.get("min_down_ratio"):
         from decimal import Decimal
 
@@ -113,7 +112,7 @@ def error_message(err: DomainError) -> str:
         return _("The down payment must be at least %(pct)s of the total.", pct=pct)
     if err.code == "instalments_beyond_one_year" and d.get("final_due_limit"):
         return _("Every instalment must fall due by %(date)s.", date=d["final_due_limit"])
-    text = translated if translated != err.message or fixed is None else str(fixed)
+    text = refusal_text(err, CODE_MESSAGES)
     hint = None
     if err.code == "insufficient_cash" and isinstance(d.get("available_fen"), int):
         hint = _("Free cash at the exchange: %(amount)s.", amount=Money(d["available_fen"]).format())

@@ -20,7 +20,7 @@ from exchange.actors import Actor
 from exchange.auth import PUBLIC, access, current_user, require_user
 from exchange.db import get_session
 from exchange.errors import AuthenticationError, DomainError
-from exchange.http import error_response, wants_json
+from exchange.http import error_response, refusal_text, wants_json
 from exchange.models import Party, Role
 from exchange.views import NAV, NavItem
 
@@ -105,9 +105,6 @@ CODE_MESSAGES: dict[str, Any] = {
     "change_refused": _l("The change cannot be registered:"),
     "no_change": _l("Nothing would change."),
     "invalid_licence_term": _l("A licence term is a positive number of years, at most 100."),
-    "invalid_characters": _l("The text contains control or direction characters."),
-    "too_long": _l("The text is too long."),
-    "required": _l("This is required."),
     "invalid_range": _l("The end of the range is before its start."),
     "export_range_too_long": _l("A range covers at most 366 days."),
     "range_required": _l("Give the start and end dates of the range."),
@@ -117,8 +114,7 @@ CODE_MESSAGES: dict[str, Any] = {
 
 
 def error_message(err: DomainError) -> str:
-    fixed = CODE_MESSAGES.get(err.code)
-    text = str(fixed) if fixed is not None else _(err.message)
+    text = refusal_text(err, CODE_MESSAGES)
     details = err.details or {}
     if err.code == "certificate_not_issuable" and details.get("missing"):
         missing = ", ".join(labels.label("condition", m) for m in details["missing"])

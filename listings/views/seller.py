@@ -17,6 +17,7 @@ from exchange.auth import MEMBERS, access
 from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.errors import DomainError, NotFoundError, ValidationError
+from exchange.http import refusal_text
 from exchange.models import AuditEvent, Party
 from exchange.money import Money
 from listings import domain as d
@@ -146,7 +147,7 @@ def _check_number_too(form: AssetForm) -> None:
         d.validate_asset_identifier(kind, form.number.data, form.filing_date.data or on, on)
     except DomainError as err:
         if err.field == "number":
-            form.number.errors = list(form.number.errors) + [err.message]
+            form.number.errors = list(form.number.errors) + [refusal_text(err)]
     except ValueError:
         pass
 

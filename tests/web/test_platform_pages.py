@@ -102,7 +102,8 @@ def test_wrong_password_shows_message_beside_the_form(client, member):
     assert r.status_code == 401
     assert "Location" not in r.headers
     page = r.get_data(as_text=True)
-    assert re.search(r'<p class="error form-error" role="alert">E-mail or password is wrong.</p>', page)
+    # Chinese pages say it in Chinese (the service's English message is the msgid).
+    assert re.search(r'<p class="error form-error" role="alert">电子邮箱或密码错误。</p>', page)
     assert f'value="{member.email}"' in page  # the e-mail stays filled in
     assert 'value="wrong-password-1"' not in page  # the password never comes back
     assert member.display_name not in page  # not signed in
@@ -113,7 +114,10 @@ def test_login_throttled_on_the_page_too(client, member):
         assert sign_in(client, member.email, "wrong-password-1").status_code == 401
     r = sign_in(client, member.email)
     assert r.status_code == 429 and "Location" not in r.headers
-    assert "Too many failed sign-ins" in r.get_data(as_text=True)
+    assert "登录失败次数过多，请等待几分钟后重试。" in r.get_data(as_text=True)
+    r = client.post("/login?lang=en", data={"email": member.email, "password": PASSWORD,
+                                            "csrf_token": csrf_from(client, "/login")})
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.get_data(as_text=True)
 
 
 def test_login_redirects_and_home_shows_the_user(client, member):
@@ -313,6 +317,21 @@ def test_unknown_page_is_an_html_404(client):
     page = r.get_data(as_text=True)
     assert "<code>not_found</code>" in page and r.headers["X-Request-ID"] in page
     assert not page.lstrip().startswith("{")
+
+
+def test_error_pages_speak_the_readers_language(client):
+    """The HTML error page translates its title and text; the code stays as it is for support."""
+    r = client.get("/no-such-page")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 404 and "页面不存在" in page and "Not Found" not in page and "<code>not_found</code>" in page
+    r = client.get("/listings/L2026-999999")  # a service refusal naming the reference: said per code
+    page = r.get_data(as_text=True)
+    assert r.status_code == 404 and "未找到该编号对应的记录" in page and "No listing" not in page
+    assert "<code>listing_not_found</code>" in page
+    r = client.get("/listings/L2026-999999?lang=en")  # English keeps the service's exact words
+    assert r.status_code == 404 and "No listing L2026-999999." in r.get_data(as_text=True)
+    # The API is never translated: clients read the code, people read the English detail.
+    assert client.get("/api/v1/listings/L2026-999999").get_json()["detail"] == "No listing L2026-999999."
 
 
 def test_unknown_page_asked_as_json_gets_a_problem(client):
