@@ -60,6 +60,8 @@ from listings.service.registrations import (  # noqa: F401
     confirm_deposit_manually,
     decide_registration,
     deposit_policy,
+    deposit_requote,
+    follow_new_terms,
     load_registration,
     mark_deposit_paid,
     register_interest,

@@ -200,6 +200,10 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
         after["publicity_restarted"] = {"start": listing.publicity_start, "end": listing.publicity_end}
     session.flush()
     _audit(session, actor, listing, "terms_changed", clock, before=before, after=after)
+    if listing.state == d.ListingState.PUBLISHED:
+        from listings.service.registrations import follow_new_terms
+
+        follow_new_terms(session, actor, listing, clock)
     return listing
 
 

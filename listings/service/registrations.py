@@ -25,6 +25,11 @@ deposit_policy: list[DepositPolicy] = []
 # Called after a registration is created: fn(session, registration, clock) -> None (e.g. open a deposit hold).
 ON_REGISTERED: list[Callable[..., None]] = []
 
+# New listing terms for a registration still waiting for its deposit: settlement plugs in here to
+# re-quote the deposit hold and answer the cash deposit now owed, fn(session, registration, clock)
+# -> fen. Only the first is consulted. Default: the deposit policy's quote for the new terms.
+deposit_requote: list[Callable[[Session, BuyerRegistration, Clock], int]] = []
+
 
 # Settlement records the money when an operator confirms a deposit by hand:
 # fn(session, actor, registration, clock) records the receipt, funds the hold and
@@ -88,6 +93,32 @@ def register_interest(session: Session, actor: Actor, listing_ref: str, declarat
     for hook in ON_REGISTERED:
         hook(session, reg, clock)
     return reg
+
+
+def follow_new_terms(session: Session, actor: Actor, listing, clock: Clock) -> list[BuyerRegistration]:  # type: ignore[no-untyped-def]
+    """The published terms changed and publicity restarted: registrations still waiting for their
+    deposit owe the deposit of the new terms (as the deposit policy quotes it for that buyer), by
+    the new deadline, the end of the new publicity. A buyer that has paid keeps what it paid under
+    the terms it registered for. Returns the registrations that changed."""
+    changed = []
+    for reg in listing.registrations:
+        if reg.state != d.RegistrationState.PENDING_DEPOSIT:
+            continue
+        before = {"deposit_fen": reg.deposit_fen, "deposit_due_at": reg.deposit_due_at}
+        reg.deposit_due_at = listing.publicity_ends_at  # set first: a re-quote may fund the deposit at once
+        if deposit_requote:
+            reg.deposit_fen = deposit_requote[0](session, reg, clock)
+        else:
+            reg.deposit_fen, _barred = _policy(session, reg.buyer, listing, clock)  # registered: not re-barred
+        session.flush()
+        after = {"deposit_fen": reg.deposit_fen, "deposit_due_at": reg.deposit_due_at}
+        if before == after:
+            continue
+        record_event(session, actor=actor, action="registration.terms_changed", subject_type="registration",
+                     subject_ref=reg.ref, before=before, after=after,
+                     reason=f"the terms of listing {listing.ref} changed", clock=clock)
+        changed.append(reg)
+    return changed
 
 
 def _move(session: Session, actor: Actor, reg: BuyerRegistration, to: d.RegistrationState, clock: Clock,

@@ -140,8 +140,7 @@ def open_hold(session: Session, reg: BuyerRegistration, clock: Clock) -> Deposit
     if existing is not None:
         return existing
     listing = reg.listing
-    q = deposit_quote(session, reg.buyer, listing.deposit_fen, clock=clock, price_fen=listing.price_fen,
-                      until=listing.publicity_end, currency=reg.currency)
+    q = _quote_for(session, reg, clock)
     # The hold is the authority on what is owed. It normally equals the registration's deposit,
     # which deposit_policy set moments ago; the policy is not given the listing, so where the
     # listing matters (the 30 % cap, an instrument lapsing before publicity ends) the hold's
@@ -162,6 +161,42 @@ def open_hold(session: Session, reg: BuyerRegistration, clock: Clock) -> Deposit
     if cash == 0:
         _fund(session, SYSTEM, hold, reg, clock)
     return hold
+
+
+def _quote_for(session: Session, reg: BuyerRegistration, clock: Clock) -> DepositQuote:
+    listing = reg.listing
+    return deposit_quote(session, reg.buyer, listing.deposit_fen, clock=clock, price_fen=listing.price_fen,
+                         until=listing.publicity_end, currency=reg.currency)
+
+
+def requote_hold(session: Session, reg: BuyerRegistration, clock: Clock) -> int:
+    """The listings package's deposit re-quote: the listing's terms changed while the deposit was
+    still unpaid; the pending hold owes what the new terms ask of this buyer (grade and instruments
+    as of now), and the cash part is the answer. Funded at once if an instrument now covers it all,
+    as when a hold opens. (A registration without a pending hold gets the policy's quote.)"""
+    hold = hold_of(session, reg.id, for_update=True)
+    if hold is None or hold.state != HoldState.PENDING:
+        return deposit_policy(session, reg.buyer, reg.listing.deposit_fen, reg.listing, clock)[0]
+    before = {"amount_fen": hold.amount_fen, "cash_fen": hold.cash_fen, "cover_fen": hold.cover_fen}
+    old_instrument = hold.instrument_id
+    # The hold's own cover is free again for its new quote (instruments count what holds reserve).
+    hold.amount_fen, hold.cover_fen, hold.instrument_id = hold.cash_fen, 0, None
+    session.flush()
+    q = _quote_for(session, reg, clock)
+    instrument_id = q.instrument.id if q.cover_fen and q.instrument is not None else None
+    after = {"amount_fen": q.cash_fen + q.cover_fen, "cash_fen": q.cash_fen, "cover_fen": q.cover_fen}
+    hold.amount_fen, hold.cash_fen, hold.cover_fen = after["amount_fen"], q.cash_fen, q.cover_fen
+    hold.instrument_id = instrument_id
+    session.flush()
+    if before == after and old_instrument == instrument_id:
+        return q.cash_fen
+    log_event(session, SYSTEM, "hold.requoted", "deposit_hold", reg.ref, clock, before=before,
+              after={**after, "instrument": q.instrument.ref if instrument_id else None,
+                     "registration_deposit_fen": reg.deposit_fen},
+              reason="the listing's terms changed before the deposit was paid")
+    if q.cash_fen == 0:
+        _fund(session, SYSTEM, hold, reg, clock)
+    return q.cash_fen
 
 
 def fundable(reg: BuyerRegistration, clock: Clock) -> bool:

@@ -24,6 +24,8 @@ def wire() -> None:
     # package consults only the first policy in its list: settlement's is the one.
     _add(registrations.deposit_policy, holds.deposit_policy)
     _add(registrations.ON_REGISTERED, holds.open_hold)
+    # New listing terms before the deposit was paid: the pending hold owes the new deposit.
+    _add(registrations.deposit_requote, holds.requote_hold)
     # An operator's manual "deposit received" records the money through the ledger first.
     _add(registrations.MANUAL_DEPOSIT, holds.record_manual_deposit)
     # Publicity ended: holds of buyers that did not qualify resolve.

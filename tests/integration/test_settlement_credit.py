@@ -68,6 +68,31 @@ def test_grade_c_deposit_is_capped_at_thirty_percent_of_the_price(session, clock
     assert svc.holds.hold_of(session, reg.id).cash_fen == 30_000_000
 
 
+def test_new_terms_requote_a_partly_covered_deposit_with_the_holds_own_cover(session, clock):
+    """A pending hold half on a guarantee letter: when the deposit rises, the letter's cover the hold
+    already had counts as free for its new quote (not as used by someone else); when the deposit
+    falls to what the letter covers, the hold is funded at once."""
+    from tests.factories import make_member
+
+    w = sw.build(session, clock, buyers=0, register=False, price_fen=100_000_000, deposit_fen=20_000_000)
+    buyer = make_member(session, clock)
+    svc.create_instrument(session, w.op_actor, buyer.party.ref, {
+        "kind": "guarantee_letter", "issuer": "中国银行上海市分行", "amount_fen": 15_000_000,
+        "expires_on": clock.now().date() + timedelta(days=365)}, clock=clock)
+    reg = ls.register_interest(session, Actor.of(buyer), w.listing.ref, "符合条件", clock=clock)
+    hold = svc.holds.hold_of(session, reg.id)
+    assert (reg.deposit_fen, hold.cover_fen, hold.state) == (5_000_000, 15_000_000, HoldState.PENDING)
+    ls.update_terms(session, w.actor(w.seller), w.listing.ref, {"deposit_fen": 25_000_000}, clock=clock)
+    hold = svc.holds.hold_of(session, reg.id)
+    assert (reg.deposit_fen, hold.amount_fen, hold.cash_fen, hold.cover_fen, hold.state) == \
+        (10_000_000, 25_000_000, 10_000_000, 15_000_000, HoldState.PENDING)
+    ls.update_terms(session, w.actor(w.seller), w.listing.ref, {"deposit_fen": 12_000_000}, clock=clock)
+    hold = svc.holds.hold_of(session, reg.id)
+    assert (reg.deposit_fen, hold.cash_fen, hold.cover_fen, hold.state, hold.funded_by, reg.state.value) == \
+        (0, 0, 12_000_000, HoldState.HELD, "instrument", "deposit_paid")
+    sw.check_ledger(session)
+
+
 def test_a_guarantee_letter_stands_in_for_the_deposit_while_valid(session, clock):
     w = sw.build(session, clock, buyers=0, register=False)
     from tests.factories import make_member

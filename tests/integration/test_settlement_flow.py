@@ -51,6 +51,43 @@ def test_deposit_by_bank_notification_funds_the_hold_and_marks_the_registration_
     _ok(session)
 
 
+def test_new_terms_requote_an_unpaid_deposit_and_leave_a_paid_one(session, clock):
+    """The seller raises price and deposit during publicity (publicity restarts): a buyer that has
+    not paid yet owes the new deposit by the new end of publicity, its hold says the same, and
+    paying that amount funds it; a buyer that had paid keeps what it paid under its terms."""
+    from exchange.models import AuditEvent
+    from listings import service as ls
+
+    w = sw.build(session, clock, buyers=2, price_fen=100_000_000, deposit_fen=10_000_000)
+    unpaid, paid = w.regs
+    sw.pay_deposit(session, w, paid)
+    assert _hold(session, paid).state == HoldState.HELD
+    old_due = unpaid.deposit_due_at
+    clock.advance(days=3)
+    ls.update_terms(session, w.actor(w.seller), w.listing.ref, {"price_fen": 200_000_000, "deposit_fen": 30_000_000},
+                    clock=clock)
+    session.expire_all()
+    listing = w.listing
+    assert unpaid.deposit_fen == 30_000_000 and unpaid.deposit_due_at == listing.publicity_ends_at > old_due
+    hold = _hold(session, unpaid)
+    assert hold.state == HoldState.PENDING and (hold.amount_fen, hold.cash_fen, hold.cover_fen) == (30_000_000,) * 2 + (0,)
+    assert paid.deposit_fen == 10_000_000 and paid.deposit_due_at == old_due and paid.state.value == "deposit_paid"
+    assert _hold(session, paid).amount_fen == 10_000_000 and _hold(session, paid).state == HoldState.HELD
+    actions = {(e.subject_ref, e.action) for e in session.scalars(sa.select(AuditEvent))}
+    assert (unpaid.ref, "registration.terms_changed") in actions and (unpaid.ref, "hold.requoted") in actions
+    assert (paid.ref, "registration.terms_changed") not in actions and (paid.ref, "hold.requoted") not in actions
+    # The old amount no longer covers it; the new one does.
+    sw.pay_deposit(session, w, unpaid, 10_000_000)
+    assert _hold(session, unpaid).state == HoldState.PENDING
+    sw.pay_deposit(session, w, unpaid, 20_000_000)
+    assert _hold(session, unpaid).state == HoldState.HELD and unpaid.state.value == "deposit_paid"
+    # Changing only the text leaves the deposits alone (the restart moves no deadline of a paid buyer).
+    ls.update_terms(session, w.actor(w.seller), w.listing.ref, {"disclosures": "补充披露：无其他许可。"}, clock=clock)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "hold.requoted")) == 1
+    _ok(session)
+
+
 def test_short_deposit_waits_and_a_top_up_funds_it(session, clock):
     w = sw.build(session, clock, buyers=1)
     reg = w.regs[0]
