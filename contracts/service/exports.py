@@ -14,6 +14,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -165,7 +166,29 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
 
+#: The one time an XLSX export carries: its bytes depend on the data alone, so two exports of the same
+#: records hash the same (the time of an export is in the bundle's manifest and the HTTP response).
+XLSX_STAMP = datetime(2000, 1, 1)
+_CORE_TIMES = re.compile(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def _reproducible(xlsx: bytes) -> bytes:
+    """openpyxl stamps the save time into docProps/core.xml and each ZIP entry: replace both."""
+    stamp = XLSX_STAMP.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    src = zipfile.ZipFile(io.BytesIO(xlsx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _CORE_TIMES.sub(lambda m: m.group(1) + stamp + m.group(3), data)
+            zf.writestr(zipfile.ZipInfo(info.filename, date_time=XLSX_STAMP.timetuple()[:6]), data,
+                        compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str = "contracts") -> bytes:
+    """The rows as a workbook, byte for byte the same for the same rows."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
 
@@ -183,7 +206,7 @@ def to_xlsx(header: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str 
     ws.freeze_panes = "A2"
     buf = io.BytesIO()
     wb.save(buf)
-    return buf.getvalue()
+    return _reproducible(buf.getvalue())
 
 
 # --------------------------------------------------------------------------- selections

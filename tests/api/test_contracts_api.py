@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -220,6 +221,21 @@ def test_auditor_downloads_and_record_verification(client, session, clock, monke
     row = next(r for r in rows[1:] if r[0] == w["contract"].ref)
     assert row[header.index("买方 Buyer")] == w["deal"].buyer.name
     assert float(row[header.index("成交价 Price (yuan)")]) == 1234567.0
+    # The same records give the same bytes, whenever downloaded: an auditor can compare hashes.
+    import datetime as dt
+    import time as time_mod
+
+    import openpyxl.writer.excel as xl_writer
+
+    later = dt.datetime(2031, 5, 6, 7, 8, 9)
+    with monkeypatch.context() as m:
+        m.setattr(time_mod, "localtime", lambda *a: later.timetuple())  # what zipfile stamps entries with
+        m.setattr(xl_writer.datetime, "datetime", type("Later", (dt.datetime,), {
+            "now": classmethod(lambda cls, tz=None: later.replace(tzinfo=tz))}))  # openpyxl's "modified"
+        again = client.get("/api/v1/exports/contracts.xlsx", query_string={"state": "in_force"},
+                           headers=auth(w["ta"]))
+    assert again.data == xlsx.data
+    assert b"2031" not in zipfile.ZipFile(io.BytesIO(again.data)).read("docProps/core.xml")
     for path in ("/api/v1/exports/contracts.csv", "/api/v1/exports/bundle.zip?from=2026-03-01&to=2026-03-31",
                  "/api/v1/records/verify"):
         assert_problem(client.get(path, headers=auth(w["ts"])), 403, "forbidden_role")
