@@ -9,12 +9,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request, url_for
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
-from exchange.errors import DomainError
+from exchange.errors import AuthenticationError, DomainError
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -163,10 +163,23 @@ def out_of_range_response(exc: Exception) -> Response | None:
     return _render(422, problem(422, code, "Invalid input", detail))
 
 
+def sign_in_first(err: AuthenticationError) -> Response | tuple[str, int]:
+    """Pages for signed-in users answer 401 with the sign-in form on them; signing in there
+    brings the visitor back to the page asked for. The API and form posts get the problem."""
+    if wants_json() or request.method != "GET":
+        return error_response(err)
+    from exchange.forms import LoginForm
+
+    target = request.full_path.rstrip("?")
+    return render_template("exchange/sign_in_first.html", form=LoginForm(formdata=None),
+                           action=url_for("exchange_web.login_page", next=target)), 401
+
+
 def register_error_handlers(app: Flask) -> None:
     import sqlalchemy as sa
 
     app.register_error_handler(DomainError, error_response)
+    app.register_error_handler(AuthenticationError, sign_in_first)
     app.register_error_handler(HTTPException, http_error_response)
 
     def _data_error(exc: Exception) -> Response:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import render_template, request, send_from_directory, url_for
+from flask import send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -19,8 +19,8 @@ from contracts.views import contracts_web
 from exchange.actors import Actor
 from exchange.auth import PUBLIC, access, current_user, require_user
 from exchange.db import get_session
-from exchange.errors import AuthenticationError, DomainError
-from exchange.http import error_response, refusal_text, wants_json
+from exchange.errors import DomainError
+from exchange.http import refusal_text
 from exchange.models import Party, Role
 from exchange.views import NAV, NavItem
 
@@ -44,18 +44,6 @@ def contracts_label(kind: str, value: Any) -> str:
 @contracts_web.app_template_global()
 def contracts_badge(value: Any) -> str:
     return labels.badge(value)
-
-
-@contracts_web.errorhandler(AuthenticationError)
-def _sign_in_first(err: AuthenticationError):  # type: ignore[no-untyped-def]
-    """Pages for signed-in users answer 401 with the sign-in form, which brings the visitor back."""
-    if wants_json() or request.method != "GET":
-        return error_response(err)
-    from exchange.forms import LoginForm
-
-    target = request.full_path.rstrip("?")
-    return render_template("contracts/sign_in_first.html", form=LoginForm(formdata=None),
-                           action=url_for("exchange_web.login_page", next=target)), 401
 
 
 # -- the acting user -----------------------------------------------------------------------------------

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from exchange.auth import PUBLIC, access
-from exchange.errors import AuthenticationError
-from exchange.http import error_response, wants_json
 from exchange.views import NAV, NavItem
 
 _PKG = Path(__file__).resolve().parent.parent
@@ -68,19 +66,6 @@ def _percent_filter(rate):  # type: ignore[no-untyped-def]
         return str(rate)
     text = format(pct.normalize(), "f")
     return f"{text}%"
-
-
-@listings_web.errorhandler(AuthenticationError)
-def _sign_in_first(err: AuthenticationError):  # type: ignore[no-untyped-def]
-    """A page for members only answers 401, as every page of the exchange does, but with the
-    sign-in form on it: the visitor signs in there and comes back to the page asked for."""
-    if wants_json() or request.method != "GET":
-        return error_response(err)
-    from exchange.forms import LoginForm
-
-    target = request.full_path.rstrip("?")
-    return render_template("listings/sign_in_first.html", form=LoginForm(formdata=None),
-                           action=url_for("exchange_web.login_page", next=target)), 401
 
 
 NAV.extend([

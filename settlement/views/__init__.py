@@ -20,9 +20,7 @@ from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from exchange.auth import PUBLIC, STAFF, access, current_user
-from exchange.errors import AuthenticationError
 from exchange.views import NAV, NavItem
-from listings.views import _sign_in_first
 from settlement import labels
 
 _PKG = Path(__file__).resolve().parent.parent
@@ -39,8 +37,6 @@ class _Blueprint(Blueprint):
 settlement_web = _Blueprint("settlement_web", __name__, template_folder=str(_PKG / "templates"),
                             static_folder=str(_PKG / "static"), static_url_path="/static/settlement")
 
-# Anonymous visitors get 401 with the sign-in form that brings them back (the listings pages' answer).
-settlement_web.register_error_handler(AuthenticationError, _sign_in_first)
 settlement_web.add_app_template_global(labels.label, "settlement_label")
 settlement_web.add_app_template_global(labels.badge, "settlement_badge")
 

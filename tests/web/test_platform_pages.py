@@ -334,6 +334,18 @@ def test_error_pages_speak_the_readers_language(client):
     assert client.get("/api/v1/listings/L2026-999999").get_json()["detail"] == "No listing L2026-999999."
 
 
+@pytest.mark.parametrize("path", ["/my/bids", "/my/deals", "/account/tokens", "/operator", "/my/settlement"])
+def test_every_packages_pages_offer_the_sign_in_form_to_anonymous_visitors(client, path):
+    """One answer for the whole exchange (it was the listings, settlement and contracts pages only):
+    401 with the sign-in form, which brings the visitor back; JSON clients get the problem."""
+    r = client.get(path)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 401 and r.mimetype == "text/html"
+    assert f'action="/login?next={path}"' in page and 'name="password"' in page
+    r = client.get(path, headers={"Accept": "application/json"})
+    assert r.status_code == 401 and r.get_json()["code"] == "not_authenticated"
+
+
 def test_unknown_page_asked_as_json_gets_a_problem(client):
     r = client.get("/no-such-page", headers={"Accept": "application/json"})
     assert r.status_code == 404 and r.mimetype == "application/problem+json"
