@@ -811,6 +811,41 @@ def drive(scenario: str, mode: str, make_bidder: Callable[[int], Any], clients: 
 
 
 # ----------------------------------------------------------------------------- gunicorn
+FLOOR_PATHS = (("404 problem, no database", "/api/v1/no-such-route"), ("/healthz, one SELECT 1", "/healthz"))
+
+
+def web_floor(port: int, web_pgid: int, clients: int, seconds: float) -> list[tuple[str, float, dict[str, float]]]:
+    """What the web tier costs before any bid logic: the same gunicorn, the same clients, asking
+    for a 404 answer (routing, hooks, error rendering) and for /healthz (one statement through
+    the session). Returns (label, requests/s, CPU ms per request by side)."""
+    out = []
+    for label, path in FLOOR_PATHS:
+        stop = threading.Event()
+        done = [0] * clients
+
+        def run(i: int, path: str = path) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            while not stop.is_set():
+                conn.request("GET", path, headers={"Accept": "application/json"})
+                conn.getresponse().read()
+                done[i] += 1
+            conn.close()
+
+        threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
+        for th in threads:
+            th.start()
+        time.sleep(1.0)  # warm-up
+        c0, n0, t0 = cpu_seconds(web_pgid), sum(done), time.perf_counter()
+        time.sleep(seconds)
+        c1, n1, t1 = cpu_seconds(web_pgid), sum(done), time.perf_counter()
+        stop.set()
+        for th in threads:
+            th.join()
+        n = max(1, n1 - n0)
+        out.append((label, n / (t1 - t0), {k: (c1[k] - c0[k]) / n * 1000 for k in c1}))
+    return out
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -1024,6 +1059,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--db-name", default="exchange_bench")
     p.add_argument("--keep-db", action="store_true", help="leave the database in place at the end")
     p.add_argument("--no-raw", action="store_true", help="HTTP runs only (to compare gunicorn settings quickly)")
+    p.add_argument("--no-floor", action="store_true", help="skip the web tier's floor (a 404 and /healthz)")
     return p.parse_args(argv)
 
 
@@ -1128,6 +1164,12 @@ def main(argv: list[str] | None = None) -> int:
             log("ratio = HTTP accepted/s / raw accepted/s; p50/p99 of accepted bids, in ms, seen by the client; "
                 "CPU ms/att = CPU time per bid attempt spent by the web server, PostgreSQL and the load generator.")
             log("Target (issue): ratio >= 0.5 on the hot auction with HTTP p99 < 50 ms at 16 clients.")
+        if not args.no_floor:
+            clients = clients_list[-1]
+            log(f"\nThe web tier's floor, same gunicorn, {clients} clients, 5s each (CPU ms per request):")
+            for label, rate, cpu in web_floor(gunicorn.port, gunicorn.proc.pid, clients, 5.0):
+                log(f"  {label:26s} {rate:7.0f} req/s | web {cpu.get('web', 0):.2f} db {cpu.get('db', 0):.2f} "
+                    f"client {cpu.get('client', 0):.2f}")
         log(f"gunicorn setting: {args.gunicorn}")
     finally:
         if gunicorn is not None:
