@@ -194,7 +194,9 @@ class World:
 def make_app(t: Target):  # type: ignore[no-untyped-def]
     from exchange.app import create_app
 
-    return create_app("production", overrides={"DATABASE_URL": t.sa_url, "SECRET_KEY": SECRET_KEY,
+    from config import EXAMPLE_ACCOUNTS
+
+    return create_app("production", overrides={**EXAMPLE_ACCOUNTS, "DATABASE_URL": t.sa_url, "SECRET_KEY": SECRET_KEY,
                                                "LOG_LEVEL": "WARNING"})
 
 
@@ -857,7 +859,10 @@ class Gunicorn:
         self.port = free_port()
         self.spec = spec
         self.logfile = logfile
-        env = {**os.environ, "EXCHANGE_ENV": "production", "DATABASE_URL": t.sa_url, "SECRET_KEY": SECRET_KEY,
+        from config import EXAMPLE_ACCOUNTS
+
+        env = {**os.environ, **{f"EXCHANGE_{k}": json.dumps(v) for k, v in EXAMPLE_ACCOUNTS.items()},
+               "EXCHANGE_ENV": "production", "DATABASE_URL": t.sa_url, "SECRET_KEY": SECRET_KEY,
                "EXCHANGE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)}
         import shlex
 

@@ -141,7 +141,9 @@ def build_world(server_url: str, name: str, bidders: int, upload_dir: str) -> Wo
     eng.dispose()
 
     use_fast_hashing_for_tests()  # the setup's own hashes; the server hashes nothing during the run
-    app = create_app("production", overrides={"DATABASE_URL": sa_url, "SECRET_KEY": SECRET_KEY,
+    from config import EXAMPLE_ACCOUNTS
+
+    app = create_app("production", overrides={**EXAMPLE_ACCOUNTS, "DATABASE_URL": sa_url, "SECRET_KEY": SECRET_KEY,
                                               "LOG_LEVEL": "WARNING", "UPLOAD_FOLDER": upload_dir})
     now = datetime.now(UTC)
     past = FakeClock(now - timedelta(days=40))
@@ -191,7 +193,10 @@ def free_port() -> int:
 class Gunicorn:
     def __init__(self, sa_url: str, spec: str, port: int, logfile: Path) -> None:
         self.port, self.logfile = port, logfile
-        env = {**os.environ, "EXCHANGE_ENV": "production", "DATABASE_URL": sa_url, "SECRET_KEY": SECRET_KEY,
+        from config import EXAMPLE_ACCOUNTS
+
+        env = {**os.environ, **{f"EXCHANGE_{k}": json.dumps(v) for k, v in EXAMPLE_ACCOUNTS.items()},
+               "EXCHANGE_ENV": "production", "DATABASE_URL": sa_url, "SECRET_KEY": SECRET_KEY,
                "EXCHANGE_LOG_LEVEL": "WARNING", "PYTHONPATH": str(REPO)}
         self.cmd = [sys.executable, "-m", "gunicorn", "-b", f"127.0.0.1:{port}", *shlex.split(spec),
                     "--log-level", "warning", "exchange.app:create_app()"]

@@ -100,7 +100,10 @@ def setup(server_url: str, name: str, n_deals: int):  # type: ignore[no-untyped-
     load_all_models().create_all(eng)  # settlement tables until their migration exists; triggers with them
     eng.dispose()
     clock = FakeClock(START)
-    app = create_app("production", overrides={"DATABASE_URL": url, "SECRET_KEY": "bench-" + "x" * 40,
+    from config import EXAMPLE_ACCOUNTS
+
+    app = create_app("production", overrides={**EXAMPLE_ACCOUNTS, "DATABASE_URL": url,
+                                              "SECRET_KEY": "bench-" + "x" * 40,
                                               "LOG_LEVEL": "WARNING"}, clock=clock)
     db = app.extensions["exchange.db"]
     with db.session_scope() as s:

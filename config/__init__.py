@@ -44,6 +44,11 @@ class BaseConfig:
     SCHEDULER_INTERVAL_SECONDS = 30
     # Public base URL printed on certificates (QR code target).
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    # The exchange's bank accounts shown to payers: deposits (交易保证金专户) and deal money
+    # (结算专户), each {"account_name", "bank", "account_number", "swift"}. Outside production the
+    # pages fall back on example details marked （示例）; production refuses to start without them.
+    DEPOSIT_ACCOUNT: dict = {}
+    SETTLEMENT_ACCOUNT: dict = {}
     # Region code of the exchange (Shanghai, 310000) used in registration numbers.
     EXCHANGE_REGION_CODE = "310000"
     # flask-smorest / OpenAPI
@@ -83,6 +88,18 @@ CONFIGS: dict[str, type[BaseConfig]] = {
     "development": DevelopmentConfig,
     "testing": TestingConfig,
     "production": ProductionConfig,
+}
+
+
+ACCOUNT_FIELDS = ("account_name", "bank", "account_number")
+#: What the pages show outside production while no account is configured (marked as examples).
+EXAMPLE_ACCOUNTS: dict[str, dict[str, str]] = {
+    "DEPOSIT_ACCOUNT": {"account_name": "上海技术交易所有限公司交易保证金专户（示例）",
+                        "bank": "中国工商银行上海市分行营业部（示例）",
+                        "account_number": "1001 2000 3000 4000 500", "swift": "ICBKCNBJSHI"},
+    "SETTLEMENT_ACCOUNT": {"account_name": "上海技术交易所有限公司交易资金结算专户（示例）",
+                           "bank": "中国工商银行上海市分行营业部（示例）",
+                           "account_number": "1001 2000 3000 4000 600", "swift": "ICBKCNBJSHI"},
 }
 
 
@@ -134,3 +151,9 @@ def validate_config(cfg: dict[str, Any]) -> None:
             raise ConfigError("production needs DATABASE_URL (a PostgreSQL URL)")
         if not cfg["DATABASE_URL"].startswith("postgresql"):
             raise ConfigError("production runs on PostgreSQL; DATABASE_URL must be a postgresql:// URL")
+        for name in ("DEPOSIT_ACCOUNT", "SETTLEMENT_ACCOUNT"):
+            account = cfg.get(name)
+            missing = [k for k in ACCOUNT_FIELDS if not (isinstance(account, dict) and str(account.get(k, "")).strip())]
+            if missing:
+                raise ConfigError(f"production needs {name} (EXCHANGE_{name}, JSON) with {', '.join(ACCOUNT_FIELDS)}: "
+                                  f"payers would otherwise be shown example bank details (missing: {', '.join(missing)})")

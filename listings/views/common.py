@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from config import EXAMPLE_ACCOUNTS
 from exchange.actors import Actor
 from exchange.auth import current_user, require_user
 from exchange.calendar_store import get_calendar
@@ -17,15 +18,6 @@ from exchange.context import get_clock
 from exchange.errors import DomainError
 from exchange.views import apply_field_errors
 from listings import domain as d
-
-# Where buyers pay deposits. Placeholder details until the operator configures DEPOSIT_ACCOUNT.
-DEFAULT_DEPOSIT_ACCOUNT = {
-    "account_name": "上海技术交易所有限公司交易保证金专户（示例）",
-    "bank": "中国工商银行上海市分行营业部（示例）",
-    "account_number": "1001 2000 3000 4000 500",
-    "swift": "ICBKCNBJSHI",
-}
-
 
 def actor() -> Actor:
     return Actor.of(require_user())
@@ -41,7 +33,8 @@ def today() -> date:
 
 
 def deposit_account() -> dict[str, str]:
-    return dict(current_app.config.get("DEPOSIT_ACCOUNT") or DEFAULT_DEPOSIT_ACCOUNT)
+    """Where buyers pay deposits: the configured account (production requires one), else the example."""
+    return dict(current_app.config.get("DEPOSIT_ACCOUNT") or EXAMPLE_ACCOUNTS["DEPOSIT_ACCOUNT"])
 
 
 def show_error(form, err: DomainError, aliases: dict[str, str] | None = None) -> int:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app, request
 from sqlalchemy.orm import Session
 
+from config import EXAMPLE_ACCOUNTS
 from exchange.auth import require_user
 from exchange.clock import Clock
 from exchange.context import get_clock
@@ -34,19 +35,12 @@ from settlement.models import (
 from settlement.service.common import today
 from settlement.service.obligations import OPEN_STATES
 
-# Where buyers pay what they owe on deals. Placeholder details until the operator configures
-# SETTLEMENT_ACCOUNT (a dict like this one) in the settings.
-DEFAULT_SETTLEMENT_ACCOUNT = {
-    "account_name": "上海技术交易所有限公司交易资金结算专户（示例）",
-    "bank": "中国工商银行上海市分行营业部（示例）",
-    "account_number": "1001 2000 3000 4000 600",
-    "swift": "ICBKCNBJSHI",
-}
 PER_PAGE = 50
 
 
 def settlement_account() -> dict[str, str]:
-    return dict(current_app.config.get("SETTLEMENT_ACCOUNT") or DEFAULT_SETTLEMENT_ACCOUNT)
+    """Where buyers pay deal money: the configured account (production requires one), else the example."""
+    return dict(current_app.config.get("SETTLEMENT_ACCOUNT") or EXAMPLE_ACCOUNTS["SETTLEMENT_ACCOUNT"])
 
 
 def refuse(form, err: DomainError, aliases: dict[str, str] | None = None) -> int:  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from config import ConfigError
+from config import EXAMPLE_ACCOUNTS, ConfigError
 from exchange.models import Role
 from tests.factories import PASSWORD, auth, id_number, make_member, make_staff, register_payload, token_for
 from tests.helpers import PNG_BYTES, assert_problem, confirm_asset, new_asset, ok, patent_no
@@ -250,7 +250,7 @@ def _production_app(db_url: str, tmp_path):  # type: ignore[no-untyped-def]
     from exchange.app import create_app
 
     url = db_url if db_url.startswith("postgresql") else "postgresql+psycopg2://postgres@127.0.0.1:5432/rel_prod"
-    return create_app("production", overrides={"SECRET_KEY": PROD_SECRET, "DATABASE_URL": url,
+    return create_app("production", overrides={**EXAMPLE_ACCOUNTS, "SECRET_KEY": PROD_SECRET, "DATABASE_URL": url,
                                                "INSTANCE_PATH": str(tmp_path), "LOG_LEVEL": "WARNING"})
 
 
@@ -278,15 +278,38 @@ def test_session_cookie_flags_in_testing(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-@pytest.mark.parametrize("over", [{"SECRET_KEY": "short"}, {"SECRET_KEY": "dev-only-secret-change-me"},
-                                  {"DATABASE_URL": "sqlite:///x.db"}, {"DATABASE_URL": ""}])
+@pytest.mark.parametrize("over", [
+    {"SECRET_KEY": "short"}, {"SECRET_KEY": "dev-only-secret-change-me"},
+    {"DATABASE_URL": "sqlite:///x.db"}, {"DATABASE_URL": ""},
+    # Payers must never be shown the example bank details: both accounts, with name, bank and number.
+    {"DEPOSIT_ACCOUNT": {}}, {"SETTLEMENT_ACCOUNT": {}},
+    {"DEPOSIT_ACCOUNT": {**EXAMPLE_ACCOUNTS["DEPOSIT_ACCOUNT"], "account_number": " "}},
+    {"SETTLEMENT_ACCOUNT": {"account_name": "结算专户", "account_number": "1"}},
+])
 def test_production_refuses_unsafe_settings(tmp_path, over):
     from exchange.app import create_app
 
-    settings = {"SECRET_KEY": PROD_SECRET, "DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1/x",
-                "INSTANCE_PATH": str(tmp_path), **over}
-    with pytest.raises(ConfigError):
-        create_app("production", overrides=settings)
+    settings = {**EXAMPLE_ACCOUNTS, "SECRET_KEY": PROD_SECRET,
+                "DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1/x", "INSTANCE_PATH": str(tmp_path)}
+    create_app("production", overrides=settings).extensions["exchange.db"].engine.dispose()  # the base is fine
+    with pytest.raises(ConfigError) as exc:
+        create_app("production", overrides={**settings, **over})
+    assert next(iter(over)) in str(exc.value)
+
+
+def test_production_reads_the_bank_accounts_from_the_environment(tmp_path, monkeypatch):
+    import json
+
+    from exchange.app import create_app
+
+    account = {"account_name": "上海技术交易所有限公司交易保证金专户", "bank": "中国工商银行上海分行",
+               "account_number": "1001 0000 0000 0000 001"}
+    monkeypatch.setenv("EXCHANGE_DEPOSIT_ACCOUNT", json.dumps(account, ensure_ascii=False))
+    monkeypatch.setenv("EXCHANGE_SETTLEMENT_ACCOUNT", json.dumps({**account, "account_number": "2"}))
+    app = create_app("production", overrides={"SECRET_KEY": PROD_SECRET, "INSTANCE_PATH": str(tmp_path),
+                                              "DATABASE_URL": "postgresql+psycopg2://postgres@127.0.0.1/x"})
+    assert app.config["DEPOSIT_ACCOUNT"] == account and app.config["SETTLEMENT_ACCOUNT"]["account_number"] == "2"
+    app.extensions["exchange.db"].engine.dispose()
 
 
 def test_the_session_cookie_cannot_be_forged_or_reused_after_a_password_change(client, session, clock):
