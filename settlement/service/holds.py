@@ -172,8 +172,10 @@ def _quote_for(session: Session, reg: BuyerRegistration, clock: Clock) -> Deposi
 def requote_hold(session: Session, reg: BuyerRegistration, clock: Clock) -> int:
     """The listings package's deposit re-quote: the listing's terms changed while the deposit was
     still unpaid; the pending hold owes what the new terms ask of this buyer (grade and instruments
-    as of now), and the cash part is the answer. Funded at once if an instrument now covers it all,
-    as when a hold opens. (A registration without a pending hold gets the policy's quote.)"""
+    as of now), and the cash part is the answer. Funded at once if what the buyer has already paid
+    in (a short transfer waiting as free cash) or an instrument now covers it. (A registration
+    without a pending hold gets the policy's quote.)"""
+    serialise_writes(session)
     hold = hold_of(session, reg.id, for_update=True)
     if hold is None or hold.state != HoldState.PENDING:
         return deposit_policy(session, reg.buyer, reg.listing.deposit_fen, reg.listing, clock)[0]
@@ -194,8 +196,7 @@ def requote_hold(session: Session, reg: BuyerRegistration, clock: Clock) -> int:
               after={**after, "instrument": q.instrument.ref if instrument_id else None,
                      "registration_deposit_fen": reg.deposit_fen},
               reason="the listing's terms changed before the deposit was paid")
-    if q.cash_fen == 0:
-        _fund(session, SYSTEM, hold, reg, clock)
+    try_fund(session, SYSTEM, hold, clock)  # the registration already carries the new deadline
     return q.cash_fen
 
 

@@ -88,6 +88,22 @@ def test_new_terms_requote_an_unpaid_deposit_and_leave_a_paid_one(session, clock
     _ok(session)
 
 
+def test_a_lowered_deposit_is_funded_from_what_the_buyer_already_paid(session, clock):
+    """A short transfer waits as the buyer's free cash; when new terms lower the deposit to what it
+    covers, the hold is funded there and then (nothing else would retry it before publicity ends)."""
+    from listings import service as ls
+
+    w = sw.build(session, clock, buyers=1, price_fen=100_000_000, deposit_fen=30_000_000)
+    reg = w.regs[0]
+    sw.pay_deposit(session, w, reg, 20_000_000)
+    assert _hold(session, reg).state == HoldState.PENDING
+    ls.update_terms(session, w.actor(w.seller), w.listing.ref, {"deposit_fen": 15_000_000}, clock=clock)
+    hold = _hold(session, reg)
+    assert (hold.state, hold.cash_fen, reg.state.value) == (HoldState.HELD, 15_000_000, "deposit_paid")
+    assert ledger.available_cash_fen(session, reg.buyer) == 5_000_000  # the rest stays the buyer's
+    _ok(session)
+
+
 def test_short_deposit_waits_and_a_top_up_funds_it(session, clock):
     w = sw.build(session, clock, buyers=1)
     reg = w.regs[0]
