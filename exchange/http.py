@@ -85,14 +85,18 @@ NOT_FOUND_TEXT = _l("Nothing with this reference was found; check it and try aga
 def refusal_text(err: DomainError, code_messages: Mapping[str, Any] | None = None) -> str:
     """A service's refusal in the reader's language, for pages (the API keeps the English message).
 
-    A fixed message is its own msgid; one that carries a figure or a reference cannot be, so its
-    code says it in fixed words: the package's ``code_messages``, then the common ones. Failing
-    both, the message is shown as the service wrote it.
+    A package's ``code_messages`` come first, in every language: a page may say more than the
+    service can (what to do next on that page, or that nothing was recorded). Then the message
+    itself as its msgid; a message that carries a figure or a reference cannot be one, so the
+    common per-code texts follow. Failing all, the message is shown as the service wrote it.
     """
+    page_text = (code_messages or {}).get(err.code)
+    if page_text is not None:
+        return str(page_text)
     translated = gettext(err.message)
     if translated != err.message:
         return translated
-    fixed = (code_messages or {}).get(err.code) or COMMON_CODE_MESSAGES.get(err.code)
+    fixed = COMMON_CODE_MESSAGES.get(err.code)
     if fixed is None and err.code.endswith("_not_found") and str(get_locale() or "en") != "en":
         fixed = NOT_FOUND_TEXT  # "No listing L2026-000123." names the reference the reader just used
     return str(fixed) if fixed is not None else err.message

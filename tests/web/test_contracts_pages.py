@@ -252,6 +252,11 @@ def test_a_stale_text_fingerprint_is_refused_beside_the_form(clients, session, c
     page = page_of(r)
     code, text = form_error(page, "sign-error")
     assert code == "contract_text_mismatch" and "The contract text changed" in text
+    # In Chinese too the page says that nothing was recorded and what to do (its own text for the
+    # code comes before the service's translated message).
+    zh = post(seller, f"/contracts/{ref}/sign", {"text_sha256": seen, "agree": "y"}, query_string={"lang": "zh"})
+    assert zh.status_code == 409
+    assert "签署未被记录" in form_error(page_of(zh), "sign-error")[1]
     current = refresh(session, world["c"])
     assert current.signatures == [] and current.state is cd.ContractState.DRAFTED
     # The form now carries the text on the page, which is the current one.
