@@ -223,6 +223,13 @@ def remove_unless_committed(session: Session, path: Path) -> None:
     session.info.setdefault(_FILES_PENDING, []).append(Path(path))
 
 
+def keep_files_of_unknown_outcome(session: Session) -> None:
+    """The commit failed in a way that leaves its outcome unknown (the connection dropped during
+    it): the transaction may have committed, so its files stay. An orphan file is the lesser harm
+    than a stored row whose file is gone."""
+    session.info.pop(_FILES_PENDING, None)
+
+
 @event.listens_for(Session, "after_commit")
 def _files_committed(session: Session) -> None:
     if not session.in_nested_transaction():  # a savepoint's commit decides nothing yet
@@ -272,6 +279,7 @@ def init_app(app: Flask) -> Database:
                 raise
             return refused
         except sa.exc.OperationalError:
+            keep_files_of_unknown_outcome(session)
             session.rollback()
             current_app.logger.exception("commit failed")
             from exchange.errors import DomainError

@@ -289,9 +289,12 @@ def upload_evidence(session: Session, actor: Actor, asset_ref: str, *, kind: str
     target = Path(folder) / key[:2] / key
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".part")
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    remove_unless_committed(session, target)
+    remove_unless_committed(session, target)  # before writing: a failure from here on takes the file too
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)  # a half-written part (disk full) is not left behind
     doc = EvidenceDocument(asset_id=asset.id, kind=kind, filename=name, content_type=ctype, size=len(data),
                            sha256=digest, storage_key=key, public=public, uploaded_by_id=actor.user_id,
                            uploaded_at=clock.now())

@@ -369,3 +369,23 @@ def test_an_upload_whose_transaction_fails_leaves_no_file_behind(app, client, se
     new = _stored_files(app) - before_files
     key = session.scalar(sa.select(EvidenceDocument.storage_key).where(EvidenceDocument.id == r.get_json()["id"]))
     assert new == {f"{key[:2]}/{key}"}
+
+
+def test_an_upload_whose_commit_outcome_is_unknown_keeps_its_file(app, client, world, monkeypatch):
+    """The connection drops during COMMIT: the row may have been stored, so its file must not go
+    (an orphan file is the lesser harm than a stored row whose file is gone); the answer is 503."""
+    from sqlalchemy.orm import Session
+
+    before = _stored_files(app)
+    real_commit = Session.commit
+
+    def dropped(self):  # type: ignore[no-untyped-def]
+        monkeypatch.setattr(Session, "commit", real_commit)
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(Session, "commit", dropped)
+    r = client.post(f"/api/v1/assets/{world['draft_asset']['ref']}/documents", headers=auth(world["ts"]),
+                    data={"kind": "certificate", "file": (io.BytesIO(PDF_BYTES), "cert.pdf")},
+                    content_type="multipart/form-data")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    assert len(_stored_files(app) - before) == 1
