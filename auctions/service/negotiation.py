@@ -140,6 +140,9 @@ def call_off_for_seller_default(session: Session, actor: Actor, deal_ref: str, r
     deal = deals.load_deal(session, deal_ref, for_update=True)
     if deal.state == DealState.CANCELLED:
         return deal  # already called off (perhaps to offer the listing to a runner-up): nothing to end
+    if deal.state != DealState.STRUCK:
+        raise StateError("Only a deal not yet in force is called off for the seller's default.",
+                         code="deal_not_struck", details={"state": deal.state.value})
     deals.cancel_deal(session, actor, deal_ref, reason, clock=clock)
     listing = deal.listing
     if listing is not None and listing.state == ld.ListingState.SOLD:

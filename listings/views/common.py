@@ -103,7 +103,7 @@ def suspension(listing: Any, on: date | None = None) -> Suspension | None:
 def auction_for(session: Session, listing: Any) -> Any | None:
     """The auction of a listing, if the auctions package is installed and one exists."""
     if listing.state not in (d.ListingState.AWAITING_AUCTION, d.ListingState.IN_AUCTION, d.ListingState.SOLD,
-                             d.ListingState.UNSOLD):
+                             d.ListingState.UNSOLD, d.ListingState.TERMINATED):  # terminated: a seller's default
         return None
     try:
         from auctions.service import listing_auction

@@ -453,14 +453,17 @@ def _state_text(state: d.ListingState) -> str:
     return label(state)
 
 
-def _rejection_reasons(refs: list[str]) -> dict[str, str]:
-    """The operator's latest reason for sending each listing back (kept in the audit trail)."""
-    if not refs:
+def _closing_reasons(listings: list[Listing]) -> dict[str, str]:
+    """Why each listing was sent back or ended for good: the latest reason in the audit trail
+    (the operator's, or the deal's when a seller that did not sign ended it)."""
+    wanted = {d.ListingState.REJECTED: "listing.rejected", d.ListingState.TERMINATED: "listing.terminated"}
+    pairs = {(x.ref, wanted[x.state]) for x in listings if x.state in wanted}
+    if not pairs:
         return {}
-    rows = get_session().execute(sa.select(AuditEvent.subject_ref, AuditEvent.reason).where(
-        AuditEvent.subject_type == "listing", AuditEvent.action == "listing.rejected",
-        AuditEvent.subject_ref.in_(refs)).order_by(AuditEvent.seq))
-    return {ref: reason or "" for ref, reason in rows}
+    rows = get_session().execute(sa.select(AuditEvent.subject_ref, AuditEvent.action, AuditEvent.reason).where(
+        AuditEvent.subject_type == "listing", AuditEvent.action.in_(set(wanted.values())),
+        AuditEvent.subject_ref.in_({ref for ref, _ in pairs})).order_by(AuditEvent.seq))
+    return {ref: reason or "" for ref, action, reason in rows if (ref, action) in pairs}
 
 
 def waiting_for(listing: Listing, reasons: dict[str, str]) -> str:
@@ -500,7 +503,7 @@ def waiting_for(listing: Listing, reasons: dict[str, str]) -> str:
     if st == S.UNSOLD:
         return _("Ended unsold: you may relist it, usually at a lower price.")
     if st == S.TERMINATED:
-        return _("Terminated by the exchange.")
+        return _("Ended for good: %(reason)s", reason=reasons.get(listing.ref) or "-")
     return _("Withdrawn.")
 
 
@@ -516,7 +519,7 @@ def my_listings():
             svc.get_listing_for(session, me, x.ref, clock=get_clock())
     relisted = set(session.scalars(sa.select(Listing.previous_listing_id).where(
         Listing.previous_listing_id.in_([x.id for x in listings]))))
-    reasons = _rejection_reasons([x.ref for x in listings if x.state == d.ListingState.REJECTED])
+    reasons = _closing_reasons(listings)
     assets = list(session.scalars(sa.select(Asset).where(Asset.holder_party_id == me.party_id)
                                   .order_by(Asset.id.desc())))
     declared = {row.asset_id: row for row in session.scalars(sa.select(OpenLicenceDeclaration).where(

@@ -655,6 +655,20 @@ def test_a_deal_the_seller_never_signed_shows_as_called_off(app, session, clock)
     assert "The deal was called off before it took effect." in seller
     op = page_of(client_for(app, w.op).get(f"{OP}/deals/{deal.ref}?lang=en"))
     assert "called off before it took effect; there is nothing to pay out" in op
+    # The listing ended (终结), and its seller reads why; its auction stays linked from it.
+    mine = page_of(client_for(app, w.seller).get("/my/listings"))
+    assert "已终结：卖方未在签约期限内签署合同" in mine
+    listing_page = page_of(client_for(app, w.buyers[1]).get(f"/listings/{w.listing.ref}?lang=en"))
+    assert "Go to auction AU" in listing_page
+    # Calling off a deal that has taken effect is not this path's to do.
+    from auctions.service import call_off_for_seller_default, deals
+    from exchange.errors import StateError
+
+    other = sw.auction_deal(session, sw.build(session, clock, buyers=2))
+    deals.mark_in_force(session, Actor.system("test"), other.ref, clock=clock)
+    with pytest.raises(StateError) as exc:
+        call_off_for_seller_default(session, Actor.system("test"), other.ref, "x", clock=clock)
+    assert exc.value.code == "deal_not_struck"
 
 
 # -- escaping and the console ---------------------------------------------------------------------------------
