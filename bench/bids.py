@@ -824,13 +824,19 @@ def web_floor(port: int, web_pgid: int, clients: int, seconds: float) -> list[tu
     for label, path in FLOOR_PATHS:
         stop = threading.Event()
         done = [0] * clients
+        failed = [0] * clients
 
         def run(i: int, path: str = path) -> None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             while not stop.is_set():
-                conn.request("GET", path, headers={"Accept": "application/json"})
-                conn.getresponse().read()
-                done[i] += 1
+                try:
+                    conn.request("GET", path, headers={"Accept": "application/json"})
+                    conn.getresponse().read()
+                    done[i] += 1
+                except (http.client.HTTPException, OSError):
+                    failed[i] += 1
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             conn.close()
 
         threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
@@ -844,6 +850,8 @@ def web_floor(port: int, web_pgid: int, clients: int, seconds: float) -> list[tu
         for th in threads:
             th.join()
         n = max(1, n1 - n0)
+        if sum(failed):
+            log(f"  WARNING: {sum(failed)} failed requests during the floor run of {path}")
         out.append((label, n / (t1 - t0), {k: (c1[k] - c0[k]) / n * 1000 for k in c1}))
     return out
 

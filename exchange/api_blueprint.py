@@ -13,9 +13,26 @@ from typing import Any
 
 import marshmallow as ma
 from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import MultiDict
+
+
+#: Query parameters every route accepts and ignores: the language choice the pages use (the API
+#: answers in English whatever it says), so a URL carried over from a page is not refused.
+IGNORED_QUERY_PARAMETERS = frozenset({"lang"})
+
+
+class _Parser(FlaskParser):
+    def load_querystring(self, req, schema):  # type: ignore[no-untyped-def]
+        args = req.args
+        if IGNORED_QUERY_PARAMETERS.intersection(args):
+            args = MultiDict([(k, v) for k, v in args.items(multi=True) if k not in IGNORED_QUERY_PARAMETERS])
+        return self._makeproxy(args, schema)
 
 
 class ApiBlueprint(Blueprint):
+    ARGUMENTS_PARSER = _Parser()
+
     def arguments(self, schema: Any, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
         if isinstance(schema, type) and issubclass(schema, ma.Schema):
             schema = schema()
