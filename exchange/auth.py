@@ -47,7 +47,8 @@ def use_fast_hashing_for_tests() -> None:
 def check_password_rules(password: str, *, email: str = "", min_length: int = 10) -> None:
     if not isinstance(password, str) or len(password) < min_length:
         raise ValidationError(
-            f"Passwords need at least {min_length} characters.", code="password_too_short", field="password"
+            "Passwords need at least %(n)d characters.", params={"n": min_length}, code="password_too_short",
+            field="password"
         )
     if len(password) > 256:
         raise ValidationError("Passwords have at most 256 characters.", code="password_too_long", field="password")

@@ -24,7 +24,14 @@ class DomainError(Exception):
         code: str | None = None,
         field: str | None = None,
         details: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
+        # A message with figures in it is a template (``%(name)s``) and its ``params``: ``message``
+        # is the English text, and pages translate the template and fill in the same figures.
+        self.template = message if params else None
+        self.params = dict(params or {})
+        if params:
+            message = message % self.params
         super().__init__(message)
         self.message = message
         if code is not None:

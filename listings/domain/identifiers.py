@@ -106,8 +106,9 @@ def normalize_patent_number(text: str) -> PatentNumber:
     m = _PATENT_RE.match(s)
     if not m:
         raise ValidationError(
-            f"{text!r} is not a patent application number "
+            "%(number)r is not a patent application number "
             "(12 digits + check character since 2003, 8 digits + check character before).",
+            params={"number": text},
             code="patent_number_format",
             field="number",
         )
@@ -116,7 +117,8 @@ def normalize_patent_number(text: str) -> PatentNumber:
         filing_year, type_digit, serial = int(body[:4]), int(body[4]), body[5:]
         if filing_year < MODERN_FORMAT_FIRST_YEAR:
             raise ValidationError(
-                f"12-digit application numbers start with a filing year of {MODERN_FORMAT_FIRST_YEAR} or later.",
+                "12-digit application numbers start with a filing year of %(year)d or later.",
+                params={"year": MODERN_FORMAT_FIRST_YEAR},
                 code="patent_number_format",
                 field="number",
             )
@@ -131,13 +133,15 @@ def normalize_patent_number(text: str) -> PatentNumber:
             )
     if type_digit not in PATENT_TYPE_DIGITS:
         raise ValidationError(
-            f"Unknown patent type digit {type_digit} (1, 2, 3, 8 or 9).",
+            "Unknown patent type digit %(digit)d (1, 2, 3, 8 or 9).",
+            params={"digit": type_digit},
             code="patent_number_format",
             field="number",
         )
     if patent_check_character(body) != check:
         raise ValidationError(
-            f"The check character of {text!r} is wrong; please re-check the number.",
+            "The check character of %(number)r is wrong; please re-check the number.",
+            params={"number": text},
             code="patent_check_character",
             field="number",
         )
@@ -153,7 +157,8 @@ def check_patent_type(kind: AssetKind, type_digit: int) -> None:
     """Raise ``ValidationError`` ``patent_type_mismatch`` when the type digit does not fit."""
     if not patent_type_matches(kind, type_digit):
         raise ValidationError(
-            f"A number with type digit {type_digit} is not a {kind.value.replace('_', ' ')}.",
+            "A number with type digit %(digit)d does not match the kind of asset chosen (%(kind)s).",
+            params={"digit": type_digit, "kind": kind.value.replace("_", " ")},
             code="patent_type_mismatch",
             field="number",
         )
@@ -240,7 +245,8 @@ def software_copyright_number(text: str) -> str:
     m = _SOFTWARE_RE.match(s)
     if not m or int(m.group("year")) < SOFTWARE_REGISTRATION_FIRST_YEAR:
         raise ValidationError(
-            f"{text!r} is not a software registration number (e.g. 2020SR0123456).",
+            "%(number)r is not a software registration number (e.g. 2020SR0123456).",
+            params={"number": text},
             code="software_number_format",
             field="number",
         )
@@ -257,7 +263,8 @@ def _other_identifier(text: str) -> str:
     s = " ".join(unicodedata.normalize("NFKC", text).upper().split())
     if not s or len(s) > _OTHER_MAX_LEN or not any(ch.isdigit() for ch in s):
         raise ValidationError(
-            f"{text!r} does not look like a registration number.", code="identifier_format", field="number"
+            "%(number)r does not look like a registration number.", params={"number": text},
+            code="identifier_format", field="number"
         )
     return s
 
@@ -311,14 +318,16 @@ def validate_asset_identifier(
                                   field="filing_date")
         if filing_date.year != pn.filing_year:
             raise ValidationError(
-                f"The number says the application was filed in {pn.filing_year}, not {filing_date.year}.",
+                "The number says the application was filed in %(number_year)d, not %(date_year)d.",
+                params={"number_year": pn.filing_year, "date_year": filing_date.year},
                 code="patent_filing_year_mismatch",
                 field="filing_date",
             )
         expiry = patent_expiry(kind, filing_date, type_digit=pn.type_digit)
         if patent_expired(expiry, today):
             raise RuleViolationError(
-                f"The patent expired on {expiry.isoformat()} and cannot be listed.",
+                "The patent expired on %(expiry)s and cannot be listed.",
+                params={"expiry": expiry.isoformat()},
                 code="patent_expired",
                 details={"expiry": expiry.isoformat()},
             )

@@ -72,13 +72,15 @@ def check_open_licence_terms(
     shortest_end = add_years(terms.term_start, min_term_years) - timedelta(days=1)
     if terms.term_end < shortest_end:
         raise RuleViolationError(
-            f"An open licence runs for at least {min_term_years} year(s) (to {shortest_end.isoformat()} or later).",
+            "An open licence runs for at least %(years)d year(s) (to %(end)s or later).",
+            params={"years": min_term_years, "end": shortest_end.isoformat()},
             code="open_licence_term_too_short",
             field="term_end",
         )
     if terms.term_end > patent_expiry:
         raise RuleViolationError(
-            f"An open licence cannot outlast the patent, in force until {patent_expiry.isoformat()}.",
+            "An open licence cannot outlast the patent, in force until %(expiry)s.",
+            params={"expiry": patent_expiry.isoformat()},
             code="open_licence_beyond_patent_term",
             field="term_end",
         )

@@ -71,7 +71,8 @@ def check_listing_price(
     if relist_attempt == 0:
         if price < appraisal_value:
             raise RuleViolationError(
-                f"The first listing price may not be below the appraised value {appraisal_value}.",
+                "The first listing price may not be below the appraised value %(appraisal)s.",
+                params={"appraisal": str(appraisal_value)},
                 code="price_below_appraisal",
                 field="price",
             )
@@ -80,7 +81,8 @@ def check_listing_price(
     # Compared exactly in Decimal: no rounding may let a price one fen under the line through.
     if Decimal(price.fen) < Decimal(appraisal_value.fen) * relist_approval_ratio and not approved_below_90:
         raise RuleViolationError(
-            f"Relisting below {_percent(relist_approval_ratio)} of the appraised value needs a recorded approval.",
+            "Relisting below %(ratio)s of the appraised value needs a recorded approval.",
+            params={"ratio": _percent(relist_approval_ratio)},
             code="relist_below_90_needs_approval",
             field="price",
         )
@@ -98,7 +100,8 @@ def check_deposit(deposit: Money, price: Money, max_ratio: Decimal = DEFAULT_MAX
     _same_currency(deposit, price)
     if Decimal(deposit.fen) > Decimal(price.fen) * max_ratio:
         raise RuleViolationError(
-            f"The deposit may be at most {_percent(max_ratio)} of the listing price ({max_deposit(price, max_ratio)}).",
+            "The deposit may be at most %(ratio)s of the listing price (%(max)s).",
+            params={"ratio": _percent(max_ratio), "max": str(max_deposit(price, max_ratio))},
             code="deposit_too_high",
             field="deposit",
         )

@@ -59,8 +59,8 @@ def register_asset(session: Session, actor: Actor, cmd: AssetInput, *, clock: Cl
     check_field(cmd.technical_field)
     ident = d.validate_asset_identifier(cmd.kind, cmd.number, cmd.filing_date, today(clock))
     if ident.number and session.scalar(sa.select(Asset.id).where(Asset.number == ident.number)):
-        raise ConflictError(f"{ident.number} is already registered at the exchange.", code="asset_exists",
-                            field="number")
+        raise ConflictError("%(number)s is already registered at the exchange.", params={"number": ident.number},
+                            code="asset_exists", field="number")
     details = None
     if cmd.confidential_details:
         details = clean_text(cmd.confidential_details, "confidential_details", max_length=20000, multiline=True)
@@ -280,8 +280,8 @@ def upload_evidence(session: Session, actor: Actor, asset_ref: str, *, kind: str
     if not data:
         raise ValidationError("The file is empty.", code="empty_file", field="file")
     if len(data) > max_bytes:
-        raise ValidationError(f"Files are limited to {max_bytes // (1024 * 1024)} MB.", code="file_too_large",
-                              field="file")
+        raise ValidationError("Files are limited to %(mb)d MB.", params={"mb": max_bytes // (1024 * 1024)},
+                              code="file_too_large", field="file")
     ctype, ext = sniff_type(data)
     name = clean_text(os.path.basename(filename or "document") or "document", "filename", max_length=200)
     digest = hashlib.sha256(data).hexdigest()

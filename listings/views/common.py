@@ -2,6 +2,7 @@
 countdowns on the business calendar, and the optional links into the auctions package."""
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -51,7 +52,9 @@ def show_error(form, err: DomainError, aliases: dict[str, str] | None = None) ->
     name = (aliases or {}).get(err.field or "", err.field)
     if name and not _is_field(form, name):
         name = None
-    apply_field_errors(form, DomainError(err.message, code=err.code, field=name))
+    shown = copy.copy(err)  # the same refusal (its template and figures) beside this form's field
+    shown.field = name
+    apply_field_errors(form, shown)
     return err.status
 
 

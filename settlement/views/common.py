@@ -47,6 +47,7 @@ def refuse(form, err: DomainError, aliases: dict[str, str] | None = None) -> int
     """Undo what the failed attempt flushed and put its refusal, translated, beside the field it names."""
     shown = copy.copy(err)
     shown.message = error_message(err)
+    shown.template = None  # the text above is final (translated, with settlement's hints)
     return show_error(form, shown, aliases)
 
 

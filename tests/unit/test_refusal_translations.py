@@ -49,3 +49,13 @@ def test_every_fixed_refusal_has_a_chinese_text() -> None:
     assert not missing, "add these msgids to the package's messages.po:\n" + "\n".join(missing)
     untranslated = [msg for _, _, msg in refusals if not any("\u4e00" <= ch <= "\u9fff" for ch in catalogue[msg])]
     assert not untranslated, untranslated
+
+
+def test_a_refusal_with_figures_keeps_its_template_and_english_text() -> None:
+    from exchange.errors import ValidationError
+
+    err = ValidationError("Files are limited to %(mb)d MB.", params={"mb": 10}, code="file_too_large")
+    assert err.message == str(err) == "Files are limited to 10 MB."  # what the API says
+    assert (err.template, err.params) == ("Files are limited to %(mb)d MB.", {"mb": 10})  # what pages translate
+    plain = ValidationError("A 100% fixed message.", code="x")
+    assert plain.template is None and plain.message == "A 100% fixed message."

@@ -477,6 +477,15 @@ def test_wizard_step1_duplicate_number_is_refused(app, session, world):
         "kind": "invention_patent", "number": "ZL" + world["asset"].number, "filing_date": "2019-03-15",
         "title": "重复", "technical_field": "other"})
     assert r.status_code == 409 and "already registered" in error_beside(page_of(r), "number")
+    # In Chinese, with the number the service named in the English message.
+    r = post_form(c, "/sell/new", "/sell/new?lang=zh", {
+        "kind": "invention_patent", "number": "ZL" + world["asset"].number, "filing_date": "2019-03-15",
+        "title": "重复", "technical_field": "other"})
+    assert f"{world['asset'].number} 已在本交易所登记。" in error_beside(page_of(r), "number")
+    r = post_form(c, "/sell/new", "/sell/new?lang=zh", {
+        "kind": "invention_patent", "number": "201710601862.4", "filing_date": "2017-08-01",
+        "title": "校验位", "technical_field": "other"})
+    assert "'201710601862.4' 的校验位不正确，请核对号码。" in error_beside(page_of(r), "number")
 
 
 @pytest.fixture()
