@@ -123,7 +123,6 @@ FIELD_ALIASES = {"price_fen": "price", "amount_fen": "amount", "sealed_closes_at
                  "floor_price_fen": "floor_price"}
 # Refusals whose service message carries the input (not a fixed msgid): said in our words.
 CODE_MESSAGES = {
-    "invalid_amount": _l("Enter an amount in yuan, for example 1200000 or 1,200,000.00 (at most two decimals)."),
     "amount_too_large": _l("The amount is too large."),
     "currency_mismatch": _l("Amounts are in yuan (CNY)."),
 }

@@ -76,6 +76,12 @@ COMMON_CODE_MESSAGES = {
     "invalid_characters": _l("The text contains control or direction characters."),
     "too_long": _l("The text is too long."),
     "required": _l("This is required."),
+    "invalid_amount": _l("Enter an amount in yuan, for example 1200000 or 1,200,000.00 (at most two decimals)."),
+    "invalid_credit_code": _l("Not a valid unified social credit code: check the 18 characters, the last one "
+                              "is a check character."),
+    "invalid_id_number": _l("Not a valid resident ID number: check the 18 characters, the last one is a check "
+                            "character."),
+    "invalid_transition": _l("This is not possible in the record's current state."),
 }
 
 

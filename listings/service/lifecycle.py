@@ -99,7 +99,8 @@ def _check_terms(t: ListingTerms) -> dict[str, Any]:
                          ("publicity_working_days", d.DEFAULT_PUBLICITY_WORKING_DAYS, 120), ("max_extensions", 0, 20)):
         v = getattr(t, name)
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise ValidationError(f"{name} must be between {lo} and {hi}.", code="out_of_range", field=name)
+            raise ValidationError("%(name)s must be between %(lo)d and %(hi)d.", params={"name": name, "lo": lo, "hi": hi},
+                                  code="out_of_range", field=name)
         out[name] = v
     if t.hard_end_minutes is not None and not t.free_bidding_minutes < t.hard_end_minutes <= 14 * 24 * 60:
         raise ValidationError("The hard end comes after the free-bidding period.", code="out_of_range",
@@ -180,7 +181,7 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
     if unknown:
         raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="unknown_field")
     if listing.state not in (d.ListingState.DRAFT, d.ListingState.REJECTED, d.ListingState.PUBLISHED):
-        raise StateError(f"Terms cannot change while the listing is {listing.state.value}.",
+        raise StateError("Terms cannot change while the listing is %(state)s.", params={"state": listing.state.value},
                          code="terms_locked")
     current = ListingTerms(**{f: getattr(listing, f) for f in TERM_FIELDS})
     for k, v in changes.items():

@@ -207,7 +207,7 @@ def test_signup_bad_credit_code_shown_beside_the_field(client, session):
     assert r.status_code == 422 and "Location" not in r.headers
     page = r.get_data(as_text=True)
     block = field_block(page, "id_code")
-    assert "has-error" in block and "Not a valid unified social credit code" in block
+    assert "has-error" in block and "统一社会信用代码无效" in block  # a Chinese page says it in Chinese
     assert "has-error" not in field_block(page, "email")
     session.expire_all()
     assert session.scalar(sa.select(User).where(User.email == data["email"])) is None
@@ -218,6 +218,9 @@ def test_signup_bad_id_number_for_a_person(client):
     r = client.post("/signup", data=signup_data(client, party_kind="individual", entity_type="individual",
                                                 party_name="张三", id_code="110105194912310021"))
     assert r.status_code == 422
+    assert "居民身份证号码无效" in field_block(r.get_data(as_text=True), "id_code")
+    r = client.post("/signup?lang=en", data=signup_data(client, party_kind="individual", entity_type="individual",
+                                                        party_name="张三", id_code="110105194912310021"))
     assert "Not a valid resident ID number" in field_block(r.get_data(as_text=True), "id_code")
 
 
