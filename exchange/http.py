@@ -99,7 +99,7 @@ def refusal_text(err: DomainError, code_messages: Mapping[str, Any] | None = Non
     page_text = (code_messages or {}).get(err.code)
     if page_text is not None:
         return str(page_text)
-    if getattr(err, "template", None):
+    if err.template:
         return gettext(err.template, **err.params)  # the template's msgid, the same figures
     translated = gettext(err.message)
     if translated != err.message:
