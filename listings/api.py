@@ -20,6 +20,7 @@ from listings.schemas import (
     CatalogueArgsSchema,
     ChecksSchema,
     DecisionSchema,
+    DeclarationSchema,
     DocumentSchema,
     EncumbranceCreateSchema,
     EncumbranceSchema,
@@ -384,7 +385,9 @@ def listing_registrations(ref: str):
     # The seller learns how many and in what state, not who: buyer identities stay with the exchange.
     return [{"ref": r.ref, "listing_ref": listing.ref, "state": r.state, "deposit_fen": r.deposit_fen,
              "currency": r.currency, "deposit_due_at": r.deposit_due_at, "registered_at": r.registered_at,
-             "declaration": "", "buyer": {"ref": "", "name": ""}} for r in listing.registrations]
+             "declared_at": r.declared_at, "qualified_at": r.qualified_at,
+             "declaration_outdated": r.declaration_outdated, "declaration": "", "buyer": {"ref": "", "name": ""}}
+            for r in listing.registrations]
 
 
 def _catch_up(listings) -> None:  # type: ignore[no-untyped-def]
@@ -440,8 +443,20 @@ def decide(data: dict, ref: str):
 @listings_api.arguments(ReasonSchema)
 @listings_api.response(200, RegistrationSchema)
 def withdraw_registration(data: dict, ref: str):
-    """The buyer withdraws its registration (after qualifying, the deposit is forfeited)."""
+    """The buyer withdraws its registration. Qualified under the terms in force, it forfeits the deposit
+    (`withdrawal_forfeits_deposit` says so beforehand); after the seller changed the published terms it may
+    withdraw with the deposit refunded until it is qualified again."""
     return svc.withdraw_registration(get_session(), _actor(), ref, data["reason"], clock=get_clock())
+
+
+@listings_api.route("/registrations/<ref>/declaration", methods=["POST"])
+@access(*MEMBERS)
+@listings_api.arguments(DeclarationSchema)
+@listings_api.response(200, RegistrationSchema)
+def renew_declaration(data: dict, ref: str):
+    """The buyer declares again after the seller changed the qualification conditions
+    (`declaration_outdated`); the exchange can then qualify it against the new conditions."""
+    return svc.renew_declaration(get_session(), _actor(), ref, data["declaration"], clock=get_clock())
 
 
 # -- open licences --------------------------------------------------------------------------

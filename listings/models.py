@@ -20,6 +20,8 @@ from listings.domain import (
     RightType,
     TradingMode,
     ValuationMethod,
+    declaration_outdated,
+    withdrawal_forfeits_deposit,
 )
 
 Fen = sa.BigInteger
@@ -247,6 +249,11 @@ class Listing(Base):
     days_served: Mapped[int] = mapped_column(default=0)  # publicity working days served before a suspension
     suspended_on: Mapped[date | None] = mapped_column(sa.Date)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the seller last changed the published terms (publicity restarted): buyers qualified before
+    # may withdraw with their deposit refunded. And when the qualification conditions last changed:
+    # buyers must declare again against the new ones before they can be qualified.
+    terms_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    conditions_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The price the deal was struck at, once sold (comparables for the market method).
     deal_price_fen: Mapped[int | None] = mapped_column(Fen)
@@ -284,16 +291,31 @@ class BuyerRegistration(Base):
     state: Mapped[RegistrationState] = mapped_column(enum_type(RegistrationState),
                                                       default=RegistrationState.PENDING_DEPOSIT)
     declaration: Mapped[str] = mapped_column(sa.Text)
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime())  # the declaration's time (renewed after new conditions)
     deposit_fen: Mapped[int] = mapped_column(Fen)
     currency: Mapped[str] = mapped_column(sa.String(3), default="CNY")
     deposit_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     deposit_paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)
+    qualified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # cleared when sent back to review
+    # Decided when the buyer withdraws, by the terms then in force: settlement forfeits or refunds by it.
+    forfeit_on_withdrawal: Mapped[bool | None] = mapped_column()
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     listing: Mapped[Listing] = relationship(back_populates="registrations")
     buyer: Mapped[Party] = relationship()
+
+    @property
+    def declaration_outdated(self) -> bool:
+        """The qualification conditions changed after the buyer declared it meets them."""
+        return declaration_outdated(self.declared_at, self.listing.conditions_changed_at)
+
+    @property
+    def withdrawal_forfeits_deposit(self) -> bool:
+        """Withdrawing now would forfeit the deposit (qualified under the terms in force)."""
+        return (self.state == RegistrationState.QUALIFIED
+                and withdrawal_forfeits_deposit(self.qualified_at, self.listing.terms_changed_at))
 
     __table_args__ = (
         sa.UniqueConstraint("listing_id", "buyer_party_id", name="uq_buyer_registrations_listing_buyer"),

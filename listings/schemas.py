@@ -320,6 +320,10 @@ class RegistrationCreateSchema(StrictSchema):
                                    metadata={"description": "the buyer's declaration that it meets the conditions"})
 
 
+class DeclarationSchema(RegistrationCreateSchema):
+    """A renewed declaration, against qualification conditions that changed after the buyer registered."""
+
+
 class RegistrationSchema(ma.Schema):
     ref = ma.fields.String()
     listing_ref = ma.fields.Method("_listing_ref")
@@ -333,6 +337,15 @@ class RegistrationSchema(ma.Schema):
     decided_at = ma.fields.DateTime(allow_none=True)
     decision_reason = ma.fields.String(allow_none=True)
     registered_at = ma.fields.DateTime()
+    declared_at = ma.fields.DateTime(metadata={"description": "when the buyer last declared it meets the conditions"})
+    qualified_at = ma.fields.DateTime(allow_none=True, metadata={
+        "description": "when the exchange qualified the buyer (cleared when new conditions send it back to review)"})
+    declaration_outdated = ma.fields.Boolean(metadata={
+        "description": "the qualification conditions changed after the declaration: declare again to be qualified"})
+    withdrawal_forfeits_deposit = ma.fields.Boolean(metadata={
+        "description": "withdrawing now forfeits the deposit (qualified under the terms in force)"})
+    forfeit_on_withdrawal = ma.fields.Boolean(allow_none=True, metadata={
+        "description": "for a withdrawn registration: whether the withdrawal forfeited the deposit"})
 
     def _listing_ref(self, r):  # type: ignore[no-untyped-def]
         return r["listing_ref"] if isinstance(r, dict) else r.listing.ref

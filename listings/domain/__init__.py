@@ -63,6 +63,7 @@ from .lifecycle import (
     check_confirmation_transition,
     check_registration_transition,
     check_transition,
+    declaration_outdated,
     extended_end,
     outcome_at_end,
     publicity_days_served,
@@ -70,6 +71,7 @@ from .lifecycle import (
     resume_end,
     suspension_limit,
     suspension_overdue,
+    withdrawal_forfeits_deposit,
 )
 from .open_licence import DEFAULT_OPEN_LICENCE_MIN_TERM_YEARS, OpenLicenceTerms, check_open_licence_terms
 from .pricing import (
@@ -177,6 +179,7 @@ __all__ = [
     "check_open_licence_terms",
     "check_patent_type",
     "check_registration_transition",
+    "declaration_outdated",
     "check_transition",
     "cost_method",
     "extended_end",
@@ -202,4 +205,5 @@ __all__ = [
     "suspension_limit",
     "suspension_overdue",
     "validate_asset_identifier",
+    "withdrawal_forfeits_deposit",
 ]

@@ -9,7 +9,7 @@ starting on day S end on the 20th working day *after* S, which is exactly
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -81,7 +81,9 @@ _R = RegistrationState
 REGISTRATION_TRANSITIONS: dict[RegistrationState, set[RegistrationState]] = {
     _R.PENDING_DEPOSIT: {_R.DEPOSIT_PAID, _R.LAPSED, _R.WITHDRAWN},
     _R.DEPOSIT_PAID: {_R.QUALIFIED, _R.REJECTED, _R.WITHDRAWN},
-    _R.QUALIFIED: {_R.WITHDRAWN},  # withdrawing after qualifying forfeits the deposit (settlement decides)
+    # Withdrawing after qualifying forfeits the deposit (settlement decides, see withdrawal_forfeits_deposit).
+    # A change of the published qualification conditions sends a qualified buyer back to review.
+    _R.QUALIFIED: {_R.WITHDRAWN, _R.DEPOSIT_PAID},
     _R.REJECTED: set(),
     _R.LAPSED: set(),
     _R.WITHDRAWN: set(),
@@ -91,6 +93,24 @@ REGISTRATION_TRANSITIONS: dict[RegistrationState, set[RegistrationState]] = {
 STANDING_REGISTRATION_STATES: frozenset[RegistrationState] = frozenset(
     {_R.PENDING_DEPOSIT, _R.DEPOSIT_PAID, _R.QUALIFIED}
 )
+
+
+
+def withdrawal_forfeits_deposit(qualified_at: datetime | None, terms_changed_at: datetime | None) -> bool:
+    """Whether a buyer that withdraws now loses its deposit: only when it was qualified under the
+    terms in force. A seller that changes published terms (price, deposit, conditions) restarts
+    publicity, and every registered buyer may then walk away with its deposit refunded, until it is
+    qualified again under the new terms."""
+    if qualified_at is None:
+        return False
+    return terms_changed_at is None or qualified_at >= terms_changed_at
+
+
+def declaration_outdated(declared_at: datetime, conditions_changed_at: datetime | None) -> bool:
+    """Whether the buyer declared against qualification conditions that have since changed: the
+    exchange cannot qualify it until it declares again against the conditions now published."""
+    return conditions_changed_at is not None and declared_at < conditions_changed_at
+
 
 _C = AssetConfirmation
 

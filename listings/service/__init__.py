@@ -66,6 +66,7 @@ from listings.service.registrations import (  # noqa: F401
     mark_deposit_paid,
     register_interest,
     registrations_of,
+    renew_declaration,
     visible_registration,
     withdraw_registration,
 )

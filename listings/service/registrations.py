@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -84,6 +85,7 @@ def register_interest(session: Session, actor: Actor, listing_ref: str, declarat
     reg = BuyerRegistration(ref=next_reference(session, "R", now.year), listing_id=listing.id,
                             buyer_party_id=buyer.id, user_id=actor.user_id, declaration=declaration,
                             deposit_fen=deposit_fen, deposit_due_at=listing.publicity_ends_at, registered_at=now,
+                            declared_at=now,
                             state=d.RegistrationState.PENDING_DEPOSIT)
     session.add(reg)
     session.flush()
@@ -95,13 +97,23 @@ def register_interest(session: Session, actor: Actor, listing_ref: str, declarat
     return reg
 
 
-def follow_new_terms(session: Session, actor: Actor, listing, clock: Clock) -> list[BuyerRegistration]:  # type: ignore[no-untyped-def]
+def follow_new_terms(session: Session, actor: Actor, listing, clock: Clock, *,  # type: ignore[no-untyped-def]
+                     conditions_changed: bool = False) -> list[BuyerRegistration]:
     """The published terms changed and publicity restarted: registrations still waiting for their
     deposit owe the deposit of the new terms (as the deposit policy quotes it for that buyer), by
     the new deadline, the end of the new publicity. A buyer that has paid keeps what it paid under
-    the terms it registered for. Returns the registrations that changed."""
+    the terms it registered for. New qualification conditions send qualified buyers back to review:
+    each must declare again against them before the exchange qualifies it. Returns the
+    registrations that changed."""
     changed = []
     for reg in listing.registrations:
+        if conditions_changed and reg.state == d.RegistrationState.QUALIFIED:
+            reg.qualified_at = None
+            _move(session, actor, reg, d.RegistrationState.DEPOSIT_PAID, clock,
+                  "the qualification conditions changed: the buyer must declare again")
+            reg.decision_reason = None  # the note went with the qualification; the reason stays in the audit trail
+            changed.append(reg)
+            continue
         if reg.state != d.RegistrationState.PENDING_DEPOSIT:
             continue
         before = {"deposit_fen": reg.deposit_fen, "deposit_due_at": reg.deposit_due_at}
@@ -122,16 +134,19 @@ def follow_new_terms(session: Session, actor: Actor, listing, clock: Clock) -> l
 
 
 def _move(session: Session, actor: Actor, reg: BuyerRegistration, to: d.RegistrationState, clock: Clock,
-          reason: str | None = None) -> BuyerRegistration:
+          reason: str | None = None, *, extra: dict[str, Any] | None = None) -> BuyerRegistration:
     src = reg.state
     d.check_registration_transition(src, to)
     reg.state = to
     reg.decided_at = clock.now()
+    if to == d.RegistrationState.QUALIFIED:
+        reg.qualified_at = reg.decided_at
     if reason is not None:
         reg.decision_reason = reason
     session.flush()
     record_event(session, actor=actor, action=f"registration.{to.value}", subject_type="registration",
-                 subject_ref=reg.ref, before={"state": src}, after={"state": to}, reason=reason, clock=clock)
+                 subject_ref=reg.ref, before={"state": src}, after={"state": to, **(extra or {})}, reason=reason,
+                 clock=clock)
     return reg
 
 
@@ -174,13 +189,49 @@ def decide_registration(session: Session, actor: Actor, ref: str, *, qualify: bo
         raise StateError("Buyers are qualified while the listing is in publicity.", code="publicity_not_open")
     if reg.state == d.RegistrationState.PENDING_DEPOSIT:
         raise StateError("The deposit has not been received yet.", code="deposit_not_paid")
+    if qualify and reg.declaration_outdated:
+        raise StateError("The qualification conditions changed after this buyer's declaration; it must declare "
+                         "again before it can be qualified.", code="declaration_outdated")
     to = d.RegistrationState.QUALIFIED if qualify else d.RegistrationState.REJECTED
     return _move(session, actor, reg, to, clock, reason or None)
 
 
 def withdraw_registration(session: Session, actor: Actor, ref: str, reason: str, *,
                           clock: Clock) -> BuyerRegistration:
-    """The buyer withdraws. After qualifying, settlement forfeits the deposit."""
+    """The buyer withdraws. Qualified under the terms in force, it forfeits the deposit (settlement
+    acts on ``forfeit_on_withdrawal``); otherwise the deposit is refunded."""
+    reg, _listing = _own_registration_in_publicity(session, actor, ref, clock, "withdrawn")
+    reason = clean_text(reason, "reason", max_length=2000, multiline=True)
+    d.check_registration_transition(reg.state, d.RegistrationState.WITHDRAWN)
+    reg.forfeit_on_withdrawal = reg.withdrawal_forfeits_deposit
+    return _move(session, actor, reg, d.RegistrationState.WITHDRAWN, clock, reason,
+                 extra={"forfeit_on_withdrawal": reg.forfeit_on_withdrawal})
+
+
+def renew_declaration(session: Session, actor: Actor, ref: str, declaration: str, *,
+                      clock: Clock) -> BuyerRegistration:
+    """The buyer declares again, against qualification conditions that changed after it registered."""
+    reg, listing = _own_registration_in_publicity(session, actor, ref, clock, "renewed")
+    declaration = clean_text(declaration, "declaration", max_length=5000, multiline=True)
+    if reg.state not in (d.RegistrationState.PENDING_DEPOSIT, d.RegistrationState.DEPOSIT_PAID):
+        raise StateError("Only a registration still waiting for its deposit or its qualification declares again.",
+                         code="invalid_transition")
+    if not reg.declaration_outdated:
+        raise StateError("The declaration already answers the conditions now published.", code="declaration_current")
+    before = {"declaration": reg.declaration, "declared_at": reg.declared_at}
+    reg.declaration, reg.declared_at = declaration, clock.now()
+    session.flush()
+    record_event(session, actor=actor, action="registration.declaration_renewed", subject_type="registration",
+                 subject_ref=reg.ref, before=before, after={"declaration": reg.declaration,
+                                                            "declared_at": reg.declared_at,
+                                                            "conditions": listing.qualification_conditions},
+                 clock=clock)
+    return reg
+
+
+def _own_registration_in_publicity(session: Session, actor: Actor, ref: str, clock: Clock,
+                                   what: str) -> tuple[BuyerRegistration, Any]:
+    """The buyer's own registration, locked, with its listing still in publicity."""
     reg = load_registration(session, ref, for_update=True)
     if actor.party_id != reg.buyer_party_id:
         raise NotFoundError(f"No registration {ref}.", code="registration_not_found")
@@ -188,9 +239,10 @@ def withdraw_registration(session: Session, actor: Actor, ref: str, reason: str,
     # Once publicity has ended (job not run yet) the qualified buyers are fixed: apply the end first.
     apply_due(session, listing, clock)
     if listing.state not in (d.ListingState.PUBLISHED, d.ListingState.SUSPENDED):
-        raise StateError("Registrations can be withdrawn only during publicity.", code="publicity_not_open")
-    return _move(session, actor, reg, d.RegistrationState.WITHDRAWN, clock,
-                 clean_text(reason, "reason", max_length=2000, multiline=True))
+        if what == "withdrawn":
+            raise StateError("Registrations can be withdrawn only during publicity.", code="publicity_not_open")
+        raise StateError("Declarations can be renewed only during publicity.", code="publicity_not_open")
+    return reg, listing
 
 
 def registrations_of(session: Session, party_id: int) -> list[BuyerRegistration]:

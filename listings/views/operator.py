@@ -185,7 +185,8 @@ def _reg_forms(reg: BuyerRegistration, given: dict[str, Any] | None = None) -> d
     if reg.state == d.RegistrationState.PENDING_DEPOSIT:
         forms.setdefault("deposit", ConfirmForm(prefix="deposit", formdata=None))
     if reg.state == d.RegistrationState.DEPOSIT_PAID:
-        forms.setdefault("qualify", ConfirmForm(prefix="qualify", formdata=None))
+        if not reg.declaration_outdated:  # the buyer must declare again against the new conditions first
+            forms.setdefault("qualify", ConfirmForm(prefix="qualify", formdata=None))
         forms.setdefault("reject", ReasonForm(prefix="reject", formdata=None))
     return forms
 

@@ -28,7 +28,7 @@ from exchange.actors import Actor
 from exchange.calendar_store import get_calendar
 from exchange.clock import Clock, local_date
 from exchange.errors import NotFoundError, RuleViolationError, StateError
-from exchange.models import AuditEvent, Party
+from exchange.models import Party
 from exchange.money import Money
 from listings import domain as ld
 from listings.models import BuyerRegistration, Listing
@@ -379,14 +379,6 @@ def _lock_for_resolution(session: Session, hold: DepositHold) -> DepositHold:
 
 
 # -- what is due ---------------------------------------------------------------------------------
-def was_qualified(session: Session, reg: BuyerRegistration) -> bool:
-    """Whether the registration was ever qualified (its withdrawal then forfeits the deposit)."""
-    return session.scalar(sa.select(AuditEvent.id).where(AuditEvent.subject_type == "registration",
-                                                         AuditEvent.subject_ref == reg.ref,
-                                                         AuditEvent.action == "registration.qualified")
-                          .limit(1)) is not None
-
-
 _ENDED = frozenset({ld.ListingState.UNSOLD, ld.ListingState.TERMINATED, ld.ListingState.WITHDRAWN})
 
 
@@ -406,8 +398,10 @@ def fate_of(session: Session, hold: DepositHold, clock: Clock, *,
     if reg.state == ld.RegistrationState.REJECTED:
         return "release", "registration rejected"
     if reg.state == ld.RegistrationState.WITHDRAWN:
-        if hold.state == HoldState.HELD and was_qualified(session, reg):
+        if hold.state == HoldState.HELD and reg.forfeit_on_withdrawal:
             return "forfeit", "withdrew after qualifying"
+        if reg.qualified_at is not None:
+            return "release", "withdrew after the terms changed"
         return "release", "registration withdrawn"
     if listing.state in _ENDED:
         return "release", f"listing {listing.state.value}"

@@ -259,6 +259,7 @@ def test_other_member_cannot_act_on_them(client, session, people):
         ("POST", f"/api/v1/listings/{draft.ref}/submit", {}),
         ("POST", f"/api/v1/listings/{draft.ref}/withdraw", {"reason": "不是我的"}),
         ("POST", f"/api/v1/registrations/{reg.ref}/withdraw", {"reason": "不是我的"}),
+        ("POST", f"/api/v1/registrations/{reg.ref}/declaration", {"declaration": "我方符合条件"}),
         ("POST", f"/api/v1/settlement/holds/{reg.ref}/release", {}),
         ("POST", f"/api/v1/contracts/{contract['ref']}/sign", {"text_sha256": contract["text_sha256"]}),
         ("POST", f"/api/v1/contracts/{contract['ref']}/registration", {}),

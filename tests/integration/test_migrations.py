@@ -99,3 +99,52 @@ def test_downgrade_to_base_and_back(fresh_url: str) -> None:
     assert set(_inspect(fresh_url)) == {"alembic_version"}
     upgrade(fresh_url)
     check(fresh_url)
+
+
+
+def test_a_populated_database_goes_down_to_0006_and_back(fresh_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The demo data, migrated down to 0006 and up again: on SQLite, batch mode rebuilds tables that
+    other rows refer to (their foreign keys are checked once, at the end), and 0007 fills in what
+    registrations made before it lack: declared when registered, qualified when the audit trail
+    says, and a past withdrawal after qualifying forfeited the deposit, as the rule then said."""
+    from exchange.actors import Actor
+    from exchange.app import create_app
+    from exchange.db import get_db
+    from exchange.demo import seed_demo
+    from exchange.models import User
+    from listings import service as ls
+    from listings.models import BuyerRegistration
+
+    upgrade(fresh_url)
+    app = create_app("development", overrides={"DATABASE_URL": fresh_url, "INSTANCE_PATH": str(tmp_path / "i"),
+                                               "UPLOAD_FOLDER": str(tmp_path / "u")})
+    with app.app_context():
+        seed_demo(app, with_completed_deal=True)
+        with get_db(app).session_scope() as s:
+            reg = s.scalars(sa.select(BuyerRegistration).where(BuyerRegistration.state == "qualified")
+                            .order_by(BuyerRegistration.id)).first()
+            clock = app.extensions["exchange.clock"]
+            ls.withdraw_registration(s, Actor.of(s.get(User, reg.user_id)), reg.ref, "退出", clock=clock)
+            quitter = reg.ref
+        get_db(app).engine.dispose()
+    command.downgrade(alembic_config(fresh_url), "0006")
+    upgrade(fresh_url)
+    check(fresh_url)
+    eng = create_db_engine(fresh_url, poolclass=sa.pool.NullPool)
+    try:
+        with eng.connect() as c:
+            rows = {r.ref: r for r in c.execute(sa.text(
+                "SELECT ref, state, registered_at, declared_at, qualified_at, forfeit_on_withdrawal"
+                " FROM buyer_registrations"))}
+            qualified = dict(c.execute(sa.text(
+                "SELECT subject_ref, MAX(occurred_at) FROM audit_events WHERE action = 'registration.qualified'"
+                " GROUP BY subject_ref")).all())
+    finally:
+        eng.dispose()
+    assert len(rows) >= 3 and all(r.declared_at == r.registered_at for r in rows.values())
+    for ref, r in rows.items():
+        if r.state in ("qualified", "withdrawn"):
+            assert r.qualified_at == qualified.get(ref), ref
+        else:
+            assert r.qualified_at is None, ref
+        assert r.forfeit_on_withdrawal == (True if ref == quitter else None), ref

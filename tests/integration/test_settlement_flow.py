@@ -88,6 +88,36 @@ def test_new_terms_requote_an_unpaid_deposit_and_leave_a_paid_one(session, clock
     _ok(session)
 
 
+def test_new_terms_let_a_qualified_buyer_leave_with_its_deposit_until_qualified_again(session, clock):
+    """Qualified under the old terms, a buyer that withdraws after the seller raised the price gets
+    its deposit back; one qualified after the change forfeits it on withdrawal, as before."""
+    from exchange.actors import Actor
+    from exchange.models import AuditEvent
+    from listings import service as ls
+
+    w = sw.build(session, clock, buyers=2)
+    early, late = w.regs
+    for reg in w.regs:
+        sw.pay_deposit(session, w, reg)
+    sw.qualify(session, w, early)
+    clock.advance(hours=1)
+    ls.update_terms(session, w.actor(w.seller), w.listing.ref, {"price_fen": 150_000_000}, clock=clock)
+    clock.advance(hours=1)
+    sw.qualify(session, w, late)
+    ls.withdraw_registration(session, Actor.of(w.buyers[0]), early.ref, "价格上调", clock=clock)
+    ls.withdraw_registration(session, Actor.of(w.buyers[1]), late.ref, "退出", clock=clock)
+    # A later change of terms does not reopen a withdrawal already decided.
+    ls.update_terms(session, w.actor(w.seller), w.listing.ref, {"price_fen": 160_000_000}, clock=clock)
+    assert svc.settle_due_holds(session, clock) == {"release": 1, "forfeit": 1}
+    assert (_hold(session, early).state, _hold(session, late).state) == (HoldState.RELEASED, HoldState.FORFEITED)
+    reasons = {e.subject_ref: e.reason for e in session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action.in_(["hold.released", "hold.forfeited"])))}
+    assert reasons[early.ref] == "withdrew after the terms changed" and reasons[late.ref] == "withdrew after qualifying"
+    # The early buyer's deposit is owed back to it; the late one's went to the seller.
+    assert ledger.balance_fen(session, ledger.deposit_key(early.buyer)) == 0
+    _ok(session)
+
+
 def test_a_lowered_deposit_is_funded_from_what_the_buyer_already_paid(session, clock):
     """A short transfer waits as the buyer's free cash; when new terms lower the deposit to what it
     covers, the hold is funded there and then (nothing else would retry it before publicity ends)."""

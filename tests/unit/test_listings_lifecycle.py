@@ -32,6 +32,7 @@ from listings.domain import (
     check_confirmation_transition,
     check_registration_transition,
     check_transition,
+    declaration_outdated,
     extended_end,
     outcome_at_end,
     publicity_days_served,
@@ -39,6 +40,7 @@ from listings.domain import (
     resume_end,
     suspension_limit,
     suspension_overdue,
+    withdrawal_forfeits_deposit,
 )
 
 D = date
@@ -275,4 +277,28 @@ def test_registration_lifecycle_happy() -> None:
     for src, dst in itertools.pairwise([R.PENDING_DEPOSIT, R.DEPOSIT_PAID, R.QUALIFIED, R.WITHDRAWN]):
         check_registration_transition(src, dst)
     check_registration_transition(R.PENDING_DEPOSIT, R.LAPSED)
+    check_registration_transition(R.QUALIFIED, R.DEPOSIT_PAID)  # new conditions: back to review
     check_confirmation_transition(AssetConfirmation.PENDING, AssetConfirmation.CONFIRMED)
+
+
+def test_withdrawal_forfeits_only_under_the_terms_the_buyer_was_qualified_for() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    hour = timedelta(hours=1)
+    assert withdrawal_forfeits_deposit(None, None) is False  # never qualified
+    assert withdrawal_forfeits_deposit(None, t) is False
+    assert withdrawal_forfeits_deposit(t, None) is True  # terms never changed
+    assert withdrawal_forfeits_deposit(t, t + hour) is False  # qualified before the terms changed
+    assert withdrawal_forfeits_deposit(t + hour, t) is True  # qualified again under the new terms
+    assert withdrawal_forfeits_deposit(t, t) is True
+
+
+def test_a_declaration_is_outdated_only_by_conditions_changed_after_it() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    t = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    assert declaration_outdated(t, None) is False
+    assert declaration_outdated(t, t - timedelta(seconds=1)) is False
+    assert declaration_outdated(t, t) is False
+    assert declaration_outdated(t, t + timedelta(seconds=1)) is True
