@@ -121,10 +121,13 @@ def parse_yuan(text: str | None, field: str) -> int:
 FIELD_ALIASES = {"price_fen": "price", "amount_fen": "amount", "sealed_closes_at": "sealed_minutes",
                  "free_period_ends_at": "starts_at", "hard_end_at": "starts_at", "step_down_fen": "step_down",
                  "floor_price_fen": "floor_price"}
-# Refusals whose service message carries the input (not a fixed msgid): said in our words.
+# Refusals whose service message carries the input or English state and format names (not a fixed msgid):
+# said in our words.
 CODE_MESSAGES = {
     "amount_too_large": _l("The amount is too large."),
     "currency_mismatch": _l("Amounts are in yuan (CNY)."),
+    "invalid_auction_transition": _l("Not possible in the auction's current state."),
+    "wrong_auction_format": _l("This auction's bidding method does not allow this."),
 }
 
 

@@ -183,13 +183,13 @@ def classify_deal(trading_mode: str, asset_kind: str) -> tuple[ContractType, Con
     try:
         mode = TradingMode(trading_mode)
     except ValueError:
-        raise ValidationError(f"Unknown trading mode {trading_mode!r}.", code="unknown_trading_mode",
-                              field="trading_mode") from None
+        raise ValidationError("Unknown trading mode %(mode)r.", params={"mode": trading_mode},
+                              code="unknown_trading_mode", field="trading_mode") from None
     try:
         kind = AssetKind(asset_kind)
     except ValueError:
-        raise ValidationError(f"Unknown asset kind {asset_kind!r}.", code="unknown_asset_kind",
-                              field="asset_kind") from None
+        raise ValidationError("Unknown asset kind %(kind)r.", params={"kind": asset_kind},
+                              code="unknown_asset_kind", field="asset_kind") from None
     if mode in (TradingMode.ASSIGNMENT, TradingMode.CAPITAL_CONTRIBUTION):
         return ContractType.TRANSFER, _TRANSFER_SUBTYPE_BY_ASSET[kind]
     if mode is TradingMode.OPEN_LICENCE and kind not in _OPEN_LICENCE_ASSETS:
@@ -784,7 +784,7 @@ def certificate_short_code(fingerprint_hex: str, serial: int) -> str:
     if not isinstance(fingerprint_hex, str) or not _HEX64.fullmatch(fingerprint_hex):
         raise ValidationError("A fingerprint is 64 lower-case hex digits.", code="invalid_fingerprint")
     if isinstance(serial, bool) or not isinstance(serial, int) or not 1 <= serial <= MAX_CERTIFICATE_SERIAL:
-        raise ValidationError(f"Certificate serials run from 1 to {MAX_CERTIFICATE_SERIAL}.",
+        raise ValidationError("Certificate serials run from 1 to %(max)d.", params={"max": MAX_CERTIFICATE_SERIAL},
                               code="certificate_serial_out_of_range", details={"serial": repr(serial)})
     top_bits = int(fingerprint_hex, 16) >> (256 - _FINGERPRINT_BITS)
     number = (top_bits << _SERIAL_BITS) | serial

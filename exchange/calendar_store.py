@@ -38,7 +38,8 @@ def load_year(session: Session, data: dict, *, actor: Actor, clock: Clock, repla
     before = None
     if existing is not None:
         if not replace:
-            raise ConflictError(f"{year.year} is already loaded; replace it explicitly.", code="calendar_year_loaded")
+            raise ConflictError("%(year)s is already loaded; replace it explicitly.", params={"year": year.year},
+                                code="calendar_year_loaded")
         before = year_to_data(stored_year(session, year.year))
         session.execute(sa.delete(CalendarDay).where(CalendarDay.year == year.year))
         existing.source, existing.loaded_at, existing.loaded_by = year.source, clock.now(), actor.label
@@ -57,7 +58,8 @@ def load_year(session: Session, data: dict, *, actor: Actor, clock: Clock, repla
 def stored_year(session: Session, year: int) -> YearCalendar:
     row = session.get(CalendarYear, year)
     if row is None:
-        raise NotFoundError(f"The calendar for {year} is not loaded.", code="calendar_year_not_loaded")
+        raise NotFoundError("The calendar for %(year)s is not loaded.", params={"year": year},
+                            code="calendar_year_not_loaded")
     days = session.scalars(sa.select(CalendarDay).where(CalendarDay.year == year)).all()
     return YearCalendar(year=year, holidays={d.day: d.name for d in days if not d.is_working},
                         makeup_days={d.day: d.name for d in days if d.is_working}, source=row.source)

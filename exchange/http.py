@@ -110,13 +110,15 @@ def refusal_text(err: DomainError, code_messages: Mapping[str, Any] | None = Non
     return str(fixed) if fixed is not None else err.message
 
 
-def _render(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def _render(status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
+            refusal: DomainError | None = None) -> Response:
     if wants_json():
         resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     else:
         shown = {**body, "title": gettext(body["title"])}
         if body.get("detail"):
-            shown["detail"] = refusal_text(DomainError(body["detail"], code=body["code"]))
+            # The refusal itself where there is one: a copy of its English text would lose its template.
+            shown["detail"] = refusal_text(refusal or DomainError(body["detail"], code=body["code"]))
         html = render_template("errors/error.html", problem=shown)
         resp = Response(html, status=status, mimetype="text/html")
     for k, v in (headers or {}).items():
@@ -127,7 +129,8 @@ def _render(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
 def error_response(err: DomainError) -> Response:
     errors = {err.field: [err.message]} if err.field else None
     extra = {"details": err.details} if err.details else None
-    return _render(err.status, problem(err.status, err.code, err.title, err.message, errors=errors, extra=extra))
+    return _render(err.status, problem(err.status, err.code, err.title, err.message, errors=errors, extra=extra),
+                   refusal=err)
 
 
 def http_error_response(exc: HTTPException) -> Response:

@@ -60,10 +60,12 @@ def idempotent(required: bool = True) -> Callable:
             key = request.headers.get(HEADER, "").strip()
             if not key:
                 if required:
-                    raise ValidationError(f"This request needs an {HEADER} header.", code="idempotency_key_required")
+                    raise ValidationError("This request needs an %(header)s header.", params={"header": HEADER},
+                                          code="idempotency_key_required")
                 return view(*args, **kwargs)
             if len(key) < 8 or len(key) > 100 or not key.isprintable():
-                raise ValidationError(f"{HEADER} must be 8-100 printable characters.", code="idempotency_key_invalid")
+                raise ValidationError("%(header)s must be 8-100 printable characters.", params={"header": HEADER},
+                                      code="idempotency_key_invalid")
             user = require_user()
             session = get_session()
             digest = _request_hash()
@@ -72,9 +74,8 @@ def idempotent(required: bool = True) -> Callable:
             found = session.connection().execute(lookup, {"user_row": user.id, "idem_key": key}).first()
             if found is not None:
                 if found.request_hash != digest or found.endpoint != request.endpoint:
-                    raise ValidationError(
-                        f"This {HEADER} was used for a different request.", code="idempotency_key_reused"
-                    )
+                    raise ValidationError("This %(header)s was used for a different request.",
+                                          params={"header": HEADER}, code="idempotency_key_reused")
                 resp = Response(found.response_body, status=found.status_code, mimetype="application/json")
                 resp.headers["Idempotent-Replayed"] = "true"
                 return resp

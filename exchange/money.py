@@ -32,7 +32,8 @@ class Money:
         if abs(self.fen) >= MAX_FEN:
             raise ValidationError("Amount is too large.", code="amount_too_large")
         if not (isinstance(self.currency, str) and re.fullmatch(r"[A-Z]{3}", self.currency)):
-            raise ValidationError(f"Unknown currency {self.currency!r}.", code="invalid_currency")
+            raise ValidationError("Unknown currency %(currency)r.", params={"currency": self.currency},
+                                  code="invalid_currency")
 
     # -- construction -------------------------------------------------------
     @classmethod
@@ -84,7 +85,8 @@ class Money:
         if not m:
             raise ValidationError(f"Not an amount: {text!r}", code="invalid_amount")
         if found and currency and found != currency:
-            raise CurrencyMismatchError(f"Amount is in {found}, expected {currency}.")
+            raise CurrencyMismatchError("Amount is in %(found)s, expected %(expected)s.",
+                                        params={"found": found, "expected": currency})
         whole = int(m.group("int").replace(",", ""))
         frac = int((m.group("frac") or "0").ljust(2, "0"))
         fen = whole * 100 + frac
@@ -114,7 +116,7 @@ class Money:
         if not isinstance(other, Money):
             raise TypeError(f"cannot combine Money with {type(other).__name__}")
         if other.currency != self.currency:
-            raise CurrencyMismatchError(f"Cannot combine {self.currency} and {other.currency}.")
+            raise CurrencyMismatchError("Cannot combine %(a)s and %(b)s.", params={"a": self.currency, "b": other.currency})
         return other
 
     def __add__(self, other: Money) -> Money:
@@ -166,10 +168,10 @@ def rate(value: str | int | Decimal, places: int = 6) -> Decimal:
     try:
         d = Decimal(str(value))
     except InvalidOperation:
-        raise ValidationError(f"Not a rate: {value!r}", code="invalid_rate") from None
+        raise ValidationError("Not a rate: %(value)r", params={"value": value}, code="invalid_rate") from None
     if not d.is_finite():
-        raise ValidationError(f"Not a rate: {value!r}", code="invalid_rate")
+        raise ValidationError("Not a rate: %(value)r", params={"value": value}, code="invalid_rate")
     try:
         return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     except InvalidOperation:  # too many digits for the decimal context: no real rate is that large
-        raise ValidationError(f"Not a rate: {value!r}", code="invalid_rate") from None
+        raise ValidationError("Not a rate: %(value)r", params={"value": value}, code="invalid_rate") from None

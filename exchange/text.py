@@ -13,7 +13,7 @@ _BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E
 def clean_text(value: object, field: str, *, max_length: int, min_length: int = 1, multiline: bool = False) -> str:
     """Normalise (NFC, trimmed) and refuse control and bidirectional characters."""
     if not isinstance(value, str):
-        raise ValidationError(f"{field} must be text.", code="invalid_type", field=field)
+        raise ValidationError("%(field)s must be text.", params={"field": field}, code="invalid_type", field=field)
     text = unicodedata.normalize("NFC", value).strip()
     if multiline:
         # Browsers submit a textarea's line breaks as CRLF; store plain newlines.

@@ -1,6 +1,7 @@
 """Platform pages: home, sign-in/out, sign-up, language switch, API tokens."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,10 +83,11 @@ def start_web_session(user) -> None:  # type: ignore[no-untyped-def]
     web_session.permanent = False
 
 
-def apply_field_errors(form, err: DomainError) -> None:  # type: ignore[no-untyped-def]
-    """Show a refusal beside the field it concerns, or above the form."""
+def apply_field_errors(form, err: DomainError,  # type: ignore[no-untyped-def]
+                       code_messages: Mapping[str, Any] | None = None) -> None:
+    """Show a refusal beside the field it concerns, or above the form (``code_messages``: the page's own texts)."""
     field = getattr(form, err.field, None) if err.field else None
-    text = refusal_text(err)
+    text = refusal_text(err, code_messages)
     if field is not None:
         field.errors = list(field.errors) + [text]
     else:

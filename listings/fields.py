@@ -20,8 +20,9 @@ TECH_FIELDS: dict[str, tuple[str, str]] = {
 
 def check_field(code: str) -> str:
     if code not in TECH_FIELDS:
-        raise ValidationError(f"Unknown technical field {code!r}.", code="unknown_technical_field",
-                              field="technical_field", details={"allowed": sorted(TECH_FIELDS)})
+        raise ValidationError("Unknown technical field %(code)r.", params={"code": code},
+                              code="unknown_technical_field", field="technical_field",
+                              details={"allowed": sorted(TECH_FIELDS)})
     return code
 
 

@@ -95,6 +95,10 @@ CODE_MESSAGES: dict[str, Any] = {
     "pledgor_not_holder": _l("The pledgor does not hold one of these assets."),
     "invalid_trading_mode": _l("Choose a trading mode."),
     "invalid_account": _l("No party has this reference."),
+    # These name a hold's state or outcome in English ("forfeited", 'fund'): said without it.
+    "hold_already_resolved": _l("This deposit hold is already resolved."),
+    "hold_not_pending": _l("This deposit is no longer waiting to be paid."),
+    "invalid_hold_outcome": _l("A deposit hold is resolved by applying, releasing or forfeiting it."),
 }
 
 

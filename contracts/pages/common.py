@@ -98,6 +98,10 @@ CODE_MESSAGES: dict[str, Any] = {
     "range_required": _l("Give the start and end dates of the range."),
     "registration_number_format": _l("A registration number looks like JS2026310104000123."),
     "unknown_technical_field": _l("Choose a technical field from the list."),
+    # These name English type, subtype and state values, or a programming error's text.
+    "invalid_contract_subtype": _l("This subtype does not belong to the contract type."),
+    "invalid_certificate_transition": _l("Not possible in the certificate's current state."),
+    "invalid_certificate_data": _l("The certificate data cannot be recorded."),
 }
 
 

@@ -285,7 +285,8 @@ def update_review(session: Session, actor: Actor, ref: str, flags: Mapping[str, 
     _require_state(reg, cd.RegistrationState.SUBMITTED)
     unknown = set(flags) - set(REVIEW_FLAGS)
     if unknown:
-        raise ValidationError(f"Unknown review flags: {', '.join(sorted(unknown))}.", code="unknown_field")
+        raise ValidationError("Unknown review flags: %(flags)s.", params={"flags": ", ".join(sorted(unknown))},
+                              code="unknown_field")
     before = {k: getattr(reg, k) for k in flags}
     for k, v in flags.items():
         setattr(reg, k, bool(v))
@@ -388,13 +389,14 @@ def _coerce_change(name: str, value: Any) -> Any:
         if value is None or isinstance(value, date):
             return value
         if not isinstance(value, str):
-            raise ValidationError(f"{name} is a date (YYYY-MM-DD).", code="invalid_type", field=name)
+            raise ValidationError("%(name)s is a date (YYYY-MM-DD).", params={"name": name}, code="invalid_type",
+                                  field=name)
         return date.fromisoformat(value)
     if name == "licence_term_years":
         years = _decimal_years(value)
         return str(years) if years is not None else None
     if not isinstance(value, bool):
-        raise ValidationError(f"{name} is true or false.", code="invalid_type", field=name)
+        raise ValidationError("%(name)s is true or false.", params={"name": name}, code="invalid_type", field=name)
     return value
 
 
@@ -407,8 +409,9 @@ def register_change(session: Session, actor: Actor, ref: str, changes: Mapping[s
     reason = clean_text(reason, "reason", max_length=2000, multiline=True)
     unknown = set(changes) - set(CHANGEABLE)
     if unknown:
-        raise ValidationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.",
-                              code="unknown_field", details={"changeable": list(CHANGEABLE)})
+        raise ValidationError("These fields cannot be changed: %(fields)s.",
+                              params={"fields": ", ".join(sorted(unknown))}, code="unknown_field",
+                              details={"changeable": list(CHANGEABLE)})
     try:
         proposed = {k: _coerce_change(k, v) for k, v in changes.items()}
     except ValueError as exc:  # enum values and ISO dates

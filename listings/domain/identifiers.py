@@ -172,7 +172,8 @@ def patent_kind_for_type_digit(type_digit: int) -> AssetKind:
         return AssetKind.UTILITY_MODEL
     if type_digit == 3:
         return AssetKind.DESIGN_PATENT
-    raise ValidationError(f"Unknown patent type digit {type_digit}.", code="patent_number_format")
+    raise ValidationError("Unknown patent type digit %(digit)s.", params={"digit": type_digit},
+                          code="patent_number_format")
 
 
 # -- patent term ------------------------------------------------------------------

@@ -20,7 +20,7 @@ DEFAULT_MAX_DEPOSIT_RATIO = Decimal("0.30")
 def _same_currency(a: Money, b: Money) -> None:
     # Exact comparisons below work on raw fen, so the currency check Money would do is done here.
     if a.currency != b.currency:
-        raise CurrencyMismatchError(f"Cannot compare {a.currency} and {b.currency}.")
+        raise CurrencyMismatchError("Cannot compare %(a)s and %(b)s.", params={"a": a.currency, "b": b.currency})
 
 
 def _percent(ratio: Decimal) -> str:

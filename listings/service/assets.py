@@ -275,8 +275,8 @@ def upload_evidence(session: Session, actor: Actor, asset_ref: str, *, kind: str
     asset = load_asset(session, asset_ref, for_update=True)
     require_holder(actor, asset)
     if kind not in EVIDENCE_KINDS:
-        raise ValidationError(f"Unknown evidence kind {kind!r}.", code="invalid_evidence_kind", field="kind",
-                              details={"allowed": list(EVIDENCE_KINDS)})
+        raise ValidationError("Unknown evidence kind %(kind)r.", params={"kind": kind}, code="invalid_evidence_kind",
+                              field="kind", details={"allowed": list(EVIDENCE_KINDS)})
     if not data:
         raise ValidationError("The file is empty.", code="empty_file", field="file")
     if len(data) > max_bytes:

@@ -179,7 +179,8 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
     apply_due(session, listing, clock)
     unknown = set(changes) - set(TERM_FIELDS)
     if unknown:
-        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="unknown_field")
+        raise ValidationError("Unknown fields: %(fields)s.", params={"fields": ", ".join(sorted(unknown))},
+                              code="unknown_field")
     if listing.state not in (d.ListingState.DRAFT, d.ListingState.REJECTED, d.ListingState.PUBLISHED):
         raise StateError("Terms cannot change while the listing is %(state)s.", params={"state": listing.state.value},
                          code="terms_locked")
@@ -344,7 +345,8 @@ def relist(session: Session, actor: Actor, ref: str, changes: dict[str, Any], *,
     terms = ListingTerms(**{f: getattr(old, f) for f in TERM_FIELDS})
     unknown = set(changes) - set(TERM_FIELDS)
     if unknown:
-        raise ValidationError(f"Unknown fields: {', '.join(sorted(unknown))}.", code="unknown_field")
+        raise ValidationError("Unknown fields: %(fields)s.", params={"fields": ", ".join(sorted(unknown))},
+                              code="unknown_field")
     for k, v in changes.items():
         setattr(terms, k, v)
     values = _check_terms(terms)

@@ -35,11 +35,11 @@ def _rate(value: Any, field: str) -> Decimal:
     try:
         r = Decimal(str(value))
     except Exception:  # noqa: BLE001
-        raise ValidationError(f"{field} must be a decimal number such as 0.25.", code="invalid_rate",
-                              field=field) from None
+        raise ValidationError("%(field)s must be a decimal number such as 0.25.", params={"field": field},
+                              code="invalid_rate", field=field) from None
     if isinstance(value, float) or not r.is_finite() or r < 0 or r > 1:
-        raise ValidationError(f"{field} must be given as text between 0 and 1, e.g. \"0.25\".", code="invalid_rate",
-                              field=field)
+        raise ValidationError("%(field)s must be given as text between 0 and 1, e.g. \"0.25\".",
+                              params={"field": field}, code="invalid_rate", field=field)
     return r
 
 
@@ -71,8 +71,9 @@ def add_valuation(session: Session, actor: Actor, asset_ref: str, method: d.Valu
     elif method == d.ValuationMethod.INCOME:
         revenue = inputs.get("yearly_revenue_fen")
         if not isinstance(revenue, list) or not revenue or len(revenue) > MAX_PROJECTION_YEARS:
-            raise ValidationError(f"yearly_revenue_fen is a list of 1-{MAX_PROJECTION_YEARS} yearly amounts.",
-                                  code="invalid_valuation_input", field="yearly_revenue_fen")
+            raise ValidationError("yearly_revenue_fen is a list of 1-%(max)d yearly amounts.",
+                                  params={"max": MAX_PROJECTION_YEARS}, code="invalid_valuation_input",
+                                  field="yearly_revenue_fen")
         life = inputs.get("economic_life_years")
         if isinstance(life, bool) or not isinstance(life, int) or not 1 <= life <= 50:
             raise ValidationError("economic_life_years is a whole number of years (1-50).",

@@ -42,7 +42,8 @@ def catalogue_statement(query: CatalogueQuery) -> sa.Select:
     stmt = sa.select(Listing).where(Listing.state.in_([s.value for s in PUBLIC_STATES]))
     terms = [t for t in query.q.lower().split() if t][:MAX_KEYWORDS + 1]
     if len(terms) > MAX_KEYWORDS:
-        raise ValidationError(f"At most {MAX_KEYWORDS} keywords.", code="too_many_keywords", field="q")
+        raise ValidationError("At most %(n)d keywords.", params={"n": MAX_KEYWORDS}, code="too_many_keywords",
+                              field="q")
     for t in terms:
         stmt = stmt.where(Listing.search_text.like(f"%{_escape_like(t)}%", escape="\\"))
     if query.kind or query.technical_field:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from config import EXAMPLE_ACCOUNTS
@@ -38,6 +39,15 @@ def deposit_account() -> dict[str, str]:
     return dict(current_app.config.get("DEPOSIT_ACCOUNT") or EXAMPLE_ACCOUNTS["DEPOSIT_ACCOUNT"])
 
 
+# Refusals whose service message names English values (kinds, formats, checklist keys): said in our words.
+CODE_MESSAGES: dict[str, Any] = {
+    "not_a_patent": _l("Only patents and patent applications have a patent term."),
+    "invalid_auction_format": _l("Choose a bidding method from the list."),
+    "invalid_checklist": _l("The review checklist is incomplete; reload the page and try again."),
+    "confirmation_checklist_incomplete": _l("Every checklist item must be ticked to confirm the rights."),
+}
+
+
 def show_error(form, err: DomainError, aliases: dict[str, str] | None = None) -> int:  # type: ignore[no-untyped-def]
     """Put a service's refusal beside the form field it names and return the HTTP status.
 
@@ -54,7 +64,7 @@ def show_error(form, err: DomainError, aliases: dict[str, str] | None = None) ->
         name = None
     shown = copy.copy(err)  # the same refusal (its template and figures) beside this form's field
     shown.field = name
-    apply_field_errors(form, shown)
+    apply_field_errors(form, shown, CODE_MESSAGES)
     return err.status
 
 

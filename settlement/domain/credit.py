@@ -174,8 +174,8 @@ def credit_score(
         kind = CreditEventKind(event.kind)
         age = (today - event.on).days
         if age < 0:
-            raise ValidationError(f"A credit event is dated in the future ({event.on.isoformat()}).",
-                                  code="invalid_credit_event")
+            raise ValidationError("A credit event is dated in the future (%(date)s).",
+                                  params={"date": event.on.isoformat()}, code="invalid_credit_event")
         weight = Decimal(weights.get(kind, 0))
         factor, when = _recency_factor(age, recency)
         # "+ 0" rather than Decimal's "-0" for an event too old to count.
@@ -214,7 +214,8 @@ def check_grade_allows_registration(
     """Raise ``RuleViolationError`` ``credit_grade_barred`` for a barred grade."""
     if grade_bars_registration(grade, barred):
         raise RuleViolationError(
-            f"A party with credit grade {CreditGrade(grade).value} may not register for listings.",
+            "A party with credit grade %(grade)s may not register for listings.",
+            params={"grade": CreditGrade(grade).value},
             code="credit_grade_barred", details={"grade": CreditGrade(grade).value},
         )
 

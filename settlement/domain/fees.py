@@ -157,7 +157,8 @@ def quote_fee(
         raise TypeError("price is Money")
     if price.currency != schedule.currency:
         raise CurrencyMismatchError(
-            f"The fee schedule is in {schedule.currency}, the price in {price.currency}.", field="price"
+            "The fee schedule is in %(schedule)s, the price in %(price)s.",
+            params={"schedule": schedule.currency, "price": price.currency}, field="price",
         )
     if price.fen < 0:
         raise ValidationError("A price cannot be negative.", code="invalid_amount", field="price")
@@ -220,7 +221,8 @@ def schedule_in_force(schedules: Iterable[FeeSchedule], on: date) -> FeeSchedule
     """
     candidates = [s for s in schedules if s.effective_from <= on]
     if not candidates:
-        raise RuleViolationError(f"No fee schedule is in force on {on.isoformat()}.", code="no_fee_schedule")
+        raise RuleViolationError("No fee schedule is in force on %(date)s.", params={"date": on.isoformat()},
+                                 code="no_fee_schedule")
     return max(candidates, key=lambda s: (s.effective_from, s.version))
 
 
@@ -337,7 +339,8 @@ def _side(value: FeeSide | str) -> FeeSide:
     try:
         return FeeSide(value)
     except ValueError:
-        raise ValidationError(f"Unknown fee side {value!r}.", code="invalid_fee_side", field="side") from None
+        raise ValidationError("Unknown fee side %(value)r.", params={"value": value}, code="invalid_fee_side",
+                              field="side") from None
 
 
 def _method(value: DealMethod | str) -> DealMethod:
@@ -345,7 +348,7 @@ def _method(value: DealMethod | str) -> DealMethod:
         return DealMethod(value)
     except ValueError:
         raise ValidationError(
-            f"Unknown trading method {value!r}.", code="invalid_deal_method", field="method"
+            "Unknown trading method %(value)r.", params={"value": value}, code="invalid_deal_method", field="method"
         ) from None
 
 

@@ -115,7 +115,8 @@ def _state(value: HoldState | str) -> HoldState:
     try:
         return HoldState(value)
     except ValueError:
-        raise ValidationError(f"Unknown hold state {value!r}.", code="invalid_hold_state") from None
+        raise ValidationError("Unknown hold state %(value)r.", params={"value": value},
+                              code="invalid_hold_state") from None
 
 
 def _event(value: HoldEvent | str) -> HoldEvent:

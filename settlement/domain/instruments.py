@@ -62,7 +62,8 @@ def instrument_covers(instrument: Instrument, required: Money, on: date, *, unti
     """How much of ``required`` the instrument covers on ``on``: up to its amount while valid, else zero."""
     if instrument.amount.currency != required.currency:
         raise CurrencyMismatchError(
-            f"The instrument is in {instrument.amount.currency}, the requirement in {required.currency}."
+            "The instrument is in %(instrument)s, the requirement in %(required)s.",
+            params={"instrument": instrument.amount.currency, "required": required.currency},
         )
     if required.fen <= 0 or not instrument_valid_on(instrument, on, until=until):
         return Money.zero(required.currency)

@@ -172,7 +172,8 @@ def check_balanced(postings: Iterable[Posting]) -> list[Posting]:
             raise TypeError("an entry is made of Posting objects")
         if p.amount.fen == 0:
             raise ValidationError(
-                f"Posting to {p.account_key} is zero.", code="zero_posting", details={"account": p.account_key}
+                "Posting to %(account)s is zero.", params={"account": p.account_key}, code="zero_posting",
+                details={"account": p.account_key},
             )
     if len(items) < 2:
         raise ValidationError("An entry needs at least two postings.", code="unbalanced_entry")
@@ -350,7 +351,8 @@ def payout_to_seller(
     if not isinstance(seller_fee, Money):
         raise TypeError("seller_fee is Money")
     if seller_fee.currency != price.currency:
-        raise CurrencyMismatchError(f"Cannot combine {price.currency} and {seller_fee.currency}.")
+        raise CurrencyMismatchError("Cannot combine %(a)s and %(b)s.",
+                                    params={"a": price.currency, "b": seller_fee.currency})
     if seller_fee.fen < 0:
         raise ValidationError("A fee cannot be negative.", code="invalid_amount", field="seller_fee")
     if seller_fee > price:

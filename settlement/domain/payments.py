@@ -113,7 +113,8 @@ def build_instalment_schedule(
         raise TypeError("down_ratio is a finite Decimal")
     if down_ratio < min_down_ratio:
         raise ValidationError(
-            f"The down payment must be at least {(min_down_ratio * 100).normalize():f}% of the total.",
+            "The down payment must be at least %(pct)s of the total.",
+            params={"pct": f"{(min_down_ratio * 100).normalize():f}%"},
             code="down_payment_too_low", field="down_ratio",
             details={"min_down_ratio": str(min_down_ratio)},
         )
@@ -128,7 +129,7 @@ def build_instalment_schedule(
     late = [d for d in dates if d > final_due_limit]
     if late:
         raise ValidationError(
-            f"Every instalment must fall due by {final_due_limit.isoformat()}.",
+            "Every instalment must fall due by %(date)s.", params={"date": final_due_limit.isoformat()},
             code="instalments_beyond_one_year", field="count",
             details={"final_due_limit": final_due_limit.isoformat(), "latest_due": late[-1].isoformat()},
         )
@@ -200,7 +201,8 @@ def payment_difference(expected: Money, received: Money) -> Money:
     if not isinstance(expected, Money) or not isinstance(received, Money):
         raise TypeError("amounts are Money")
     if expected.currency != received.currency:
-        raise CurrencyMismatchError(f"Expected {expected.currency}, received {received.currency}.",
+        raise CurrencyMismatchError("Expected %(expected)s, received %(received)s.",
+                                    params={"expected": expected.currency, "received": received.currency},
                                     field="received")
     if expected.fen < 0 or received.fen < 0:
         raise ValidationError("Payment amounts cannot be negative.", code="invalid_amount")

@@ -38,16 +38,19 @@ def _ratio(key: str, value: Any) -> str:
     try:
         d = Decimal(str(value))
     except InvalidOperation:
-        raise ValidationError(f"{key} is a fraction between 0 and 1.", code="invalid_setting", field=key) from None
+        raise ValidationError("%(key)s is a fraction between 0 and 1.", params={"key": key}, code="invalid_setting",
+                              field=key) from None
     if isinstance(value, float) or not d.is_finite() or not 0 <= d <= 1:
-        raise ValidationError(f"{key} is a fraction between 0 and 1 (as text).", code="invalid_setting", field=key)
+        raise ValidationError("%(key)s is a fraction between 0 and 1 (as text).", params={"key": key},
+                              code="invalid_setting", field=key)
     return str(d)
 
 
 def _days(lo: int, hi: int):  # type: ignore[no-untyped-def]
     def check(key: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise ValidationError(f"{key} is a whole number from {lo} to {hi}.", code="invalid_setting", field=key)
+            raise ValidationError("%(key)s is a whole number from %(lo)d to %(hi)d.",
+                                  params={"key": key, "lo": lo, "hi": hi}, code="invalid_setting", field=key)
         return value
     return check
 
@@ -85,8 +88,8 @@ def update_settings(session: Session, actor: Actor, changes: dict[str, Any], *, 
     """Store operators' overrides; every value is checked, nothing is stored if one is wrong."""
     unknown = sorted(set(changes) - set(DEFAULT_SETTINGS))
     if unknown:
-        raise ValidationError(f"Unknown settings: {', '.join(unknown)}.", code="unknown_setting",
-                              details={"unknown": unknown})
+        raise ValidationError("Unknown settings: %(keys)s.", params={"keys": ", ".join(unknown)},
+                              code="unknown_setting", details={"unknown": unknown})
     checked = {k: _CHECKS[k](k, v) for k, v in changes.items()}
     if "min_down_ratio" in checked and Decimal(checked["min_down_ratio"]) >= 1:
         raise ValidationError("A down payment of everything is a lump sum.", code="invalid_setting",

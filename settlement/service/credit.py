@@ -191,7 +191,7 @@ def _instrument_fields(data: dict[str, Any], *, partial: bool) -> dict[str, Any]
         if key in data or (key == "expires_on" and not partial):
             value = data.get(key)
             if value is not None and not isinstance(value, date):
-                raise ValidationError(f"{key} is a date.", code="invalid_date", field=key)
+                raise ValidationError("%(key)s is a date.", params={"key": key}, code="invalid_date", field=key)
             if key == "expires_on" and value is None:
                 raise ValidationError("An instrument has an expiry date.", code="invalid_instrument", field=key)
             out[key] = value

@@ -83,8 +83,8 @@ def add_schedule(session: Session, actor: Actor, data: dict[str, Any], *, clock:
                               field="effective_from")
     ensure_default_schedule(session, clock=clock)
     if session.scalar(sa.select(FeeScheduleVersion.id).where(FeeScheduleVersion.version == sched.version)):
-        raise ConflictError(f"Fee schedule version {sched.version} exists; versions are never changed.",
-                            code="fee_schedule_exists", field="version")
+        raise ConflictError("Fee schedule version %(version)s exists; versions are never changed.",
+                            params={"version": sched.version}, code="fee_schedule_exists", field="version")
     row = FeeScheduleVersion(version=sched.version, effective_from=sched.effective_from,
                              data=schedule_to_dict(sched), created_at=clock.now(), created_by=actor.label)
     session.add(row)

@@ -162,7 +162,8 @@ def reverse_entry(session: Session, actor: Actor, entry: JournalEntry, reason: s
     if done is not None:
         if done.source_key == key:
             return done
-        raise ConflictError(f"Entry {entry.ref} is already reversed by {done.ref}.", code="entry_already_reversed")
+        raise ConflictError("Entry %(ref)s is already reversed by %(by)s.", params={"ref": entry.ref, "by": done.ref},
+                            code="entry_already_reversed")
     rev = post(session, kind=EntryKind.REVERSAL, postings=reverse(entry_postings(entry)), source_key=key,
                actor=actor, clock=clock, memo=f"reversal of {entry.ref}: {reason}", deal_id=entry.deal_id,
                party_id=entry.party_id, reverses=entry)
