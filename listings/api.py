@@ -40,6 +40,7 @@ from listings.schemas import (
     RegistrationSchema,
     ReviewResultSchema,
     ReviewSchema,
+    WithdrawalSchema,
     TakeSchema,
     TakingSchema,
     TermsFields,
@@ -440,13 +441,15 @@ def decide(data: dict, ref: str):
 
 @listings_api.route("/registrations/<ref>/withdraw", methods=["POST"])
 @access(*MEMBERS)
-@listings_api.arguments(ReasonSchema)
+@listings_api.arguments(WithdrawalSchema)
 @listings_api.response(200, RegistrationSchema)
 def withdraw_registration(data: dict, ref: str):
     """The buyer withdraws its registration. Qualified under the terms in force, it forfeits the deposit
-    (`withdrawal_forfeits_deposit` says so beforehand); after the seller changed the published terms it may
-    withdraw with the deposit refunded until it is qualified again."""
-    return svc.withdraw_registration(get_session(), _actor(), ref, data["reason"], clock=get_clock())
+    (`withdrawal_forfeits_deposit` says so beforehand; send `expect_forfeit` to have the withdrawal refused with
+    `withdrawal_terms_changed` if that is no longer so). After the seller changed the published terms it may
+    withdraw with the deposit refunded until publicity ends, unless it is qualified again under the new terms."""
+    return svc.withdraw_registration(get_session(), _actor(), ref, data["reason"], clock=get_clock(),
+                                     expect_forfeit=data["expect_forfeit"])
 
 
 @listings_api.route("/registrations/<ref>/declaration", methods=["POST"])

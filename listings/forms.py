@@ -200,6 +200,12 @@ class ReasonForm(ConfirmForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=2000)])
 
 
+class WithdrawRegistrationForm(ReasonForm):
+    # What the page told the buyer about its deposit ("1": forfeited, "0": refunded); the withdrawal is
+    # refused if that changed before the buyer confirmed.
+    expect_forfeit = HiddenField()
+
+
 class RelistForm(FlaskForm):
     price = YuanField(_l("New listing price (yuan)"), validators=[DataRequired()])
     deposit = YuanField(_l("Deposit (yuan, at most 30 percent of the price)"), validators=[DataRequired()])

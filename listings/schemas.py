@@ -225,6 +225,12 @@ class ReasonSchema(StrictSchema):
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
 
 
+class WithdrawalSchema(ReasonSchema):
+    expect_forfeit = ma.fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "what the buyer was told (withdrawal_forfeits_deposit); if that is no longer so when the "
+                       "withdrawal is made, it is refused with withdrawal_terms_changed and nothing changes"})
+
+
 class RegistrationSummarySchema(ma.Schema):
     ref = ma.fields.String()
     state = ma.fields.Enum(d.RegistrationState, by_value=True)

@@ -39,20 +39,26 @@ def run_migrations_online() -> None:
     engine = create_db_engine(_url(), poolclass=__import__("sqlalchemy").pool.NullPool)
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
+        before: set[tuple] = set()
         if sqlite:
             # Batch mode changes a table by copying it, dropping the old one and renaming the copy. With
             # foreign keys enforced, SQLite refuses to drop a table that other rows refer to, so they
             # are checked once, at the end, instead. The pragma works only outside a transaction, hence
             # on the driver's connection before SQLAlchemy begins one.
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+            driver = connection.connection.driver_connection
+            driver.execute("PRAGMA foreign_keys=OFF")
+            before = set(map(tuple, driver.execute("PRAGMA foreign_key_check").fetchall()))
+        # SQLite's DDL is transactional: one transaction for the whole upgrade, so a failed check below
+        # leaves the database at the revision it started from (Alembic would commit per revision).
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=sqlite, compare_type=True)
+                          render_as_batch=sqlite, compare_type=True, transactional_ddl=True if sqlite else None)
         with context.begin_transaction():
             context.run_migrations()
             if sqlite:
-                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                broken = set(map(tuple, connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall())) - before
                 if broken:
-                    raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
+                    raise RuntimeError("the migration left rows whose foreign keys point nowhere: "
+                                       f"{sorted(broken)[:5]}")
     engine.dispose()
 
 

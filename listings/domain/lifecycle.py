@@ -99,8 +99,9 @@ STANDING_REGISTRATION_STATES: frozenset[RegistrationState] = frozenset(
 def withdrawal_forfeits_deposit(qualified_at: datetime | None, terms_changed_at: datetime | None) -> bool:
     """Whether a buyer that withdraws now loses its deposit: only when it was qualified under the
     terms in force. A seller that changes published terms (price, deposit, conditions) restarts
-    publicity, and every registered buyer may then walk away with its deposit refunded, until it is
-    qualified again under the new terms."""
+    publicity, and every registered buyer may then walk away with its deposit refunded until that
+    publicity ends, unless it is qualified again under the new terms (new conditions send qualified
+    buyers back to review; after a change of price they stay qualified, and the exit stays open)."""
     if qualified_at is None:
         return False
     return terms_changed_at is None or qualified_at >= terms_changed_at

@@ -200,11 +200,14 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
         _check_price_rules(session, listing, listing.asset, listing.seller, today(clock))
         _start_publicity(session, listing, today(clock))
         after["publicity_restarted"] = {"start": listing.publicity_start, "end": listing.publicity_end}
-        listing.terms_changed_at = clock.now()
+        # Buyers get their free exit only when a term really changed.
+        terms_changed = any(before[k] != values[k] for k in changes)
+        if terms_changed:
+            listing.terms_changed_at = clock.now()
         conditions_changed = before.get("qualification_conditions", listing.qualification_conditions) != \
             listing.qualification_conditions
         if conditions_changed:
-            listing.conditions_changed_at = listing.terms_changed_at
+            listing.conditions_changed_at = clock.now()
     session.flush()
     _audit(session, actor, listing, "terms_changed", clock, before=before, after=after)
     if listing.state == d.ListingState.PUBLISHED:

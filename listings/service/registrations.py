@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from exchange.actors import Actor
 from exchange.audit import record_event
 from exchange.clock import Clock
-from exchange.errors import NotFoundError, PermissionDeniedError, RuleViolationError, StateError
+from exchange.errors import ConflictError, NotFoundError, PermissionDeniedError, RuleViolationError, StateError
 from exchange.models import Party
 from exchange.refs import next_reference
 from exchange.text import clean_text
@@ -52,6 +52,14 @@ def load_registration(session: Session, ref: str, *, for_update: bool = False) -
     if reg is None:
         raise NotFoundError(f"No registration {ref}.", code="registration_not_found")
     return reg
+
+
+def lock_registration(session: Session, ref: str) -> tuple[BuyerRegistration, Any]:
+    """Lock a registration's listing, then the registration: the order every writer takes (a change
+    of terms locks the listing and then writes its registrations), so two never wait on each other."""
+    listing_ref = load_registration(session, ref).listing.ref
+    listing = load_listing(session, listing_ref, for_update=True)
+    return load_registration(session, ref, for_update=True), listing
 
 
 def visible_registration(actor: Actor, reg: BuyerRegistration) -> BuyerRegistration:
@@ -152,8 +160,7 @@ def _move(session: Session, actor: Actor, reg: BuyerRegistration, to: d.Registra
 
 def mark_deposit_paid(session: Session, actor: Actor, ref: str, *, clock: Clock) -> BuyerRegistration:
     """The deposit is in (called by settlement when the hold is funded)."""
-    reg = load_registration(session, ref, for_update=True)
-    listing = load_listing(session, reg.listing.ref, for_update=True)
+    reg, listing = lock_registration(session, ref)
     apply_due(session, listing, clock)
     if reg.state == d.RegistrationState.DEPOSIT_PAID:
         return reg
@@ -170,7 +177,7 @@ def confirm_deposit_manually(session: Session, actor: Actor, ref: str, *, clock:
     The money is recorded in the ledger first (settlement's hook), so a registration is
     never marked paid without the deposit being held at the exchange.
     """
-    reg = load_registration(session, ref, for_update=True)
+    reg, _listing = lock_registration(session, ref)
     if MANUAL_DEPOSIT and reg.state == d.RegistrationState.PENDING_DEPOSIT:
         MANUAL_DEPOSIT[0](session, actor, reg, clock)
         session.refresh(reg)
@@ -181,8 +188,7 @@ def confirm_deposit_manually(session: Session, actor: Actor, ref: str, *, clock:
 def decide_registration(session: Session, actor: Actor, ref: str, *, qualify: bool, reason: str,
                         clock: Clock) -> BuyerRegistration:
     """The operator qualifies the buyer, or rejects it with a reason."""
-    reg = load_registration(session, ref, for_update=True)
-    listing = load_listing(session, reg.listing.ref, for_update=True)
+    reg, listing = lock_registration(session, ref)
     apply_due(session, listing, clock)
     reason = clean_text(reason, "reason", max_length=2000, multiline=True, min_length=0 if qualify else 1)
     if listing.state not in (d.ListingState.PUBLISHED, d.ListingState.SUSPENDED):
@@ -196,14 +202,20 @@ def decide_registration(session: Session, actor: Actor, ref: str, *, qualify: bo
     return _move(session, actor, reg, to, clock, reason or None)
 
 
-def withdraw_registration(session: Session, actor: Actor, ref: str, reason: str, *,
-                          clock: Clock) -> BuyerRegistration:
+def withdraw_registration(session: Session, actor: Actor, ref: str, reason: str, *, clock: Clock,
+                          expect_forfeit: bool | None = None) -> BuyerRegistration:
     """The buyer withdraws. Qualified under the terms in force, it forfeits the deposit (settlement
-    acts on ``forfeit_on_withdrawal``); otherwise the deposit is refunded."""
+    acts on ``forfeit_on_withdrawal``); otherwise the deposit is refunded. ``expect_forfeit`` is what
+    the buyer was told before it confirmed: if the answer changed meanwhile (qualified, or new terms),
+    the withdrawal is refused so that nobody loses a deposit it was told it would get back."""
     reg, _listing = _own_registration_in_publicity(session, actor, ref, clock, "withdrawn")
     reason = clean_text(reason, "reason", max_length=2000, multiline=True)
     d.check_registration_transition(reg.state, d.RegistrationState.WITHDRAWN)
-    reg.forfeit_on_withdrawal = reg.withdrawal_forfeits_deposit
+    forfeits = reg.withdrawal_forfeits_deposit
+    if expect_forfeit is not None and expect_forfeit != forfeits:
+        raise ConflictError("What withdrawing means for your deposit changed since you were told; look again and "
+                            "confirm.", code="withdrawal_terms_changed")
+    reg.forfeit_on_withdrawal = forfeits
     return _move(session, actor, reg, d.RegistrationState.WITHDRAWN, clock, reason,
                  extra={"forfeit_on_withdrawal": reg.forfeit_on_withdrawal})
 
@@ -232,10 +244,9 @@ def renew_declaration(session: Session, actor: Actor, ref: str, declaration: str
 def _own_registration_in_publicity(session: Session, actor: Actor, ref: str, clock: Clock,
                                    what: str) -> tuple[BuyerRegistration, Any]:
     """The buyer's own registration, locked, with its listing still in publicity."""
-    reg = load_registration(session, ref, for_update=True)
-    if actor.party_id != reg.buyer_party_id:
+    if actor.party_id != load_registration(session, ref).buyer_party_id:
         raise NotFoundError(f"No registration {ref}.", code="registration_not_found")
-    listing = load_listing(session, reg.listing.ref, for_update=True)
+    reg, listing = lock_registration(session, ref)
     # Once publicity has ended (job not run yet) the qualified buyers are fixed: apply the end first.
     apply_due(session, listing, clock)
     if listing.state not in (d.ListingState.PUBLISHED, d.ListingState.SUSPENDED):

@@ -13,7 +13,7 @@ from exchange.db import get_session
 from exchange.errors import DomainError, NotFoundError
 from listings import domain as d
 from listings import service as svc
-from listings.forms import ReasonForm, RegisterInterestForm
+from listings.forms import RegisterInterestForm, WithdrawRegistrationForm
 from listings.models import BuyerRegistration
 from listings.views import listings_web
 from listings.views.common import actor, deposit_account, show_error
@@ -69,13 +69,16 @@ def _my_registration(ref: str) -> BuyerRegistration:
 @access(*MEMBERS)
 def withdraw_registration(ref: str):
     reg = _my_registration(ref)
-    form = ReasonForm()
+    form = WithdrawRegistrationForm()
     status = 200
     if form.validate_on_submit():
+        told = {"1": True, "0": False}.get(form.expect_forfeit.data or "")
         try:
-            reg = svc.withdraw_registration(get_session(), actor(), ref, form.reason.data, clock=get_clock())
+            reg = svc.withdraw_registration(get_session(), actor(), ref, form.reason.data, clock=get_clock(),
+                                            expect_forfeit=told)
         except DomainError as err:
             status = show_error(form, err)
+            reg = _my_registration(ref)
         else:
             flash(_("Registration %(ref)s withdrawn. Your deposit of %(amount)s is forfeited.", ref=ref,
                     amount=_money(reg.deposit_fen)) if reg.forfeit_on_withdrawal else
@@ -83,6 +86,7 @@ def withdraw_registration(ref: str):
             return redirect(url_for(".my_registrations", _anchor=ref))
     elif request.method == "POST":
         status = 422
+    form.expect_forfeit.data = "1" if reg.withdrawal_forfeits_deposit else "0"  # what this page says
     if reg.withdrawal_forfeits_deposit:
         explain = _("You are a qualified buyer under the terms now published: withdrawing forfeits your deposit of "
                     "%(amount)s. It cannot be undone.", amount=_money(reg.deposit_fen))

@@ -31,11 +31,13 @@ def upgrade() -> None:
     # trail; until now any withdrawal after qualifying forfeited the deposit, so that is what a past
     # withdrawal decided.
     op.execute("UPDATE buyer_registrations SET declared_at = registered_at")
+    # A qualified registration without its audit event (the trail is append-only, so only hand-made
+    # data) counts as qualified when it was decided.
     op.execute("""
-        UPDATE buyer_registrations SET qualified_at = (
+        UPDATE buyer_registrations SET qualified_at = COALESCE((
             SELECT MAX(e.occurred_at) FROM audit_events e
             WHERE e.subject_type = 'registration' AND e.subject_ref = buyer_registrations.ref
-              AND e.action = 'registration.qualified')
+              AND e.action = 'registration.qualified'), CASE WHEN state = 'qualified' THEN decided_at END)
         WHERE state IN ('qualified', 'withdrawn')""")
     op.execute("UPDATE buyer_registrations SET forfeit_on_withdrawal = (qualified_at IS NOT NULL) "
                "WHERE state = 'withdrawn'")
@@ -44,6 +46,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Lossy: when terms changed and how each withdrawal was decided go (0006 forfeits every withdrawal
+    # after qualifying); upgrading again restores them from the audit trail only as that rule says.
     with op.batch_alter_table("buyer_registrations", schema=None) as batch_op:
         batch_op.drop_column("forfeit_on_withdrawal")
         batch_op.drop_column("qualified_at")

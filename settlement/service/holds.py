@@ -400,7 +400,7 @@ def fate_of(session: Session, hold: DepositHold, clock: Clock, *,
     if reg.state == ld.RegistrationState.WITHDRAWN:
         if hold.state == HoldState.HELD and reg.forfeit_on_withdrawal:
             return "forfeit", "withdrew after qualifying"
-        if reg.qualified_at is not None:
+        if reg.forfeit_on_withdrawal is False and reg.qualified_at is not None:
             return "release", "withdrew after the terms changed"
         return "release", "registration withdrawn"
     if listing.state in _ENDED:

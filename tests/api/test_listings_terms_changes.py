@@ -97,8 +97,8 @@ def test_the_same_conditions_sent_again_keep_buyers_qualified(client, session, c
     _change(client, c, clock, qualification_conditions=c.listing["qualification_conditions"])
     now = _reg(client, c, q["ref"])
     assert now["state"] == "qualified" and now["declaration_outdated"] is False
-    # Publicity restarted all the same: the buyer may now leave with its deposit.
-    assert now["withdrawal_forfeits_deposit"] is False
+    # Nothing really changed, so the buyer is still bound: no free exit.
+    assert now["withdrawal_forfeits_deposit"] is True
 
 
 def test_a_new_price_keeps_buyers_qualified_and_lets_them_leave_with_the_deposit(client, session, clock, c):
@@ -169,3 +169,38 @@ def test_declaring_again_after_publicity_is_refused(client, session, clock, c):
     assert_problem(client.post(f"/api/v1/registrations/{reg['ref']}/declaration",
                                json={"declaration": "本公司符合新条件"}, headers=auth(c.t1)), 409, "publicity_not_open")
     assert "registration.declaration_renewed" not in _audit(session, reg["ref"])
+
+
+def test_a_withdrawal_told_otherwise_is_refused(client, session, clock, c):
+    paid = _paid(client, c, c.t1)
+    url = f"/api/v1/registrations/{paid['ref']}/withdraw"
+    assert paid["withdrawal_forfeits_deposit"] is False
+    ok(client.post(f"/api/v1/registrations/{paid['ref']}/decision", json={"qualify": True}, headers=auth(c.to)))
+    events = len(_audit(session, paid["ref"]))
+    assert_problem(client.post(url, json={"reason": "退出", "expect_forfeit": False}, headers=auth(c.t1)), 409,
+                   "withdrawal_terms_changed")
+    assert len(_audit(session, paid["ref"])) == events and _reg(client, c, paid["ref"])["state"] == "qualified"
+    out = ok(client.post(url, json={"reason": "退出", "expect_forfeit": True}, headers=auth(c.t1)))
+    assert out["forfeit_on_withdrawal"] is True
+
+
+def test_buyers_sent_back_for_new_conditions_do_not_bid(client, session, clock, c):
+    """At the end of publicity only buyers qualified against the conditions then published count."""
+    from auctions.models import Auction
+
+    q1 = qualified_buyer(client, c.t1, c.to, c.ref)
+    q2 = qualified_buyer(client, c.t2, c.to, c.ref)
+    q3 = qualified_buyer(client, c.t3, c.to, c.ref)
+    _change(client, c, clock, qualification_conditions=NEW_CONDITIONS)
+    for reg, token in ((q1, c.t1), (q2, c.t2)):
+        ok(client.post(f"/api/v1/registrations/{reg['ref']}/declaration", json={"declaration": "符合新条件"},
+                       headers=auth(token)))
+        ok(client.post(f"/api/v1/registrations/{reg['ref']}/decision", json={"qualify": True}, headers=auth(c.to)))
+    listing = ok(client.get(f"/api/v1/listings/{c.ref}", headers=auth(c.ts)))
+    from datetime import datetime, timedelta
+
+    clock.set(datetime.fromisoformat(listing["publicity_ends_at"]) + timedelta(seconds=1))
+    assert ok(client.get(f"/api/v1/listings/{c.ref}", headers=auth(c.ts)))["state"] in ("awaiting_auction", "in_auction")
+    auction = session.scalars(sa.select(Auction)).one()
+    assert sorted(b.party_id for b in auction.bidders) == sorted([c.b1.party_id, c.b2.party_id])
+    assert _reg(client, c, q3["ref"])["state"] == "deposit_paid"

@@ -136,3 +136,37 @@ def test_chinese_pages_show_the_choices_in_chinese(app, session, clock, world):
     r = post_form(c, f"/my/registrations/{reg.ref}/declaration?lang=zh", f"/my/registrations/{reg.ref}/declaration?lang=zh",
                   {"declaration": "再次声明", "meets_conditions": "y"})
     assert r.status_code == 409 and "already answers" not in page_of(r)
+
+
+def test_a_withdrawal_is_refused_when_what_it_means_for_the_deposit_changed(app, session, clock, world):
+    """The page said 'refunded'; the operator qualified the buyer before it confirmed: refused, nothing
+    changed, and the page now says the deposit would be forfeited."""
+    reg = _registered(session, clock, world)
+    c = client_for(app, world["b1"])
+    path = f"/my/registrations/{reg.ref}/withdraw?lang=en"
+    token_page = c.get(path)
+    assert "any deposit you paid is refunded" in page_of(token_page)
+    from tests.web.test_platform_pages import CSRF_RE
+
+    token = CSRF_RE.search(page_of(token_page)).group(1)
+    svc.decide_registration(session, Actor.of(world["op"]), reg.ref, qualify=True, reason="", clock=clock)
+    session.commit()
+    r = c.post(path, data={"reason": "退出", "confirm": "y", "expect_forfeit": "0", "csrf_token": token})
+    page = html.unescape(page_of(r))
+    assert r.status_code == 409 and "changed since you were told" in page
+    assert "withdrawing forfeits your deposit" in page and 'value="1"' in page
+    assert _state(session, reg.ref).state.value == "qualified"
+    r = post_form(c, path, path, {"reason": "退出", "confirm": "y", "expect_forfeit": "1"})
+    assert r.status_code == 302 and _state(session, reg.ref).forfeit_on_withdrawal is True
+
+
+def test_posting_to_someone_elses_registration_is_not_found(app, session, clock, world):
+    reg = _registered(session, clock, world)
+    _change(session, clock, world, qualification_conditions=NEW)
+    other = client_for(app, world["b2"])
+    for action, data in (("withdraw", {"reason": "x", "confirm": "y"}),
+                         ("declaration", {"declaration": "x", "meets_conditions": "y"})):
+        r = post_form(other, "/my/registrations", f"/my/registrations/{reg.ref}/{action}", data)
+        assert r.status_code == 404, action
+    now = _state(session, reg.ref)
+    assert now.state.value == "deposit_paid" and now.declaration == "本公司符合全部受让条件。"
