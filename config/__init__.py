@@ -49,6 +49,11 @@ class BaseConfig:
     # pages fall back on example details marked （示例）; production refuses to start without them.
     DEPOSIT_ACCOUNT: dict = {}
     SETTLEMENT_ACCOUNT: dict = {}
+    # Notices are emailed by the scheduler when an SMTP server is set, e.g.
+    # smtp://user:password@mail.example.com:587?starttls=1 or smtps://mail.example.com:465.
+    # Without one, members read them in their inbox (/my/notices) only.
+    SMTP_URL = ""
+    MAIL_FROM = "noreply@techexchange.example"
     # Region code of the exchange (Shanghai, 310000) used in registration numbers.
     EXCHANGE_REGION_CODE = "310000"
     # flask-smorest / OpenAPI

@@ -8,7 +8,7 @@ from exchange import accounts
 from exchange.actors import Actor
 from exchange.api_blueprint import ApiBlueprint
 from exchange.audit import verify_chain
-from exchange.auth import PUBLIC, READERS, SELF_SERVICE, STAFF, access, login, require_user
+from exchange.auth import MEMBERS, PUBLIC, READERS, SELF_SERVICE, STAFF, access, login, require_user
 from exchange.calendar import year_to_data
 from exchange.calendar_store import get_calendar, load_year, stored_year
 from exchange.context import get_clock
@@ -23,6 +23,7 @@ from exchange.schemas import (
     DeadlineSchema,
     LoginSchema,
     NewTokenSchema,
+    NoticePageSchema,
     PartyPageSchema,
     RegisterSchema,
     TokenCreateSchema,
@@ -96,6 +97,18 @@ def create_my_token(data: dict):
 def revoke_my_token(token_id: int):
     """Revoke one of your tokens; it is refused from then on."""
     return accounts.revoke_token(get_session(), require_user(), token_id, clock=get_clock())
+
+
+@exchange_api.route("/me/notices", methods=["GET"])
+@access(*MEMBERS)
+@exchange_api.arguments(PageArgsSchema, location="query")
+@exchange_api.response(200, NoticePageSchema)
+def my_notices(args: dict):
+    """Notices to your party (qualification, changed terms, deals, deposits), newest first."""
+    from exchange.notifications import notices_page
+
+    items, meta = notices_page(get_session(), require_user().party_id, args["page"], args["per_page"])
+    return {"items": items, "meta": meta}
 
 
 @exchange_api.route("/parties", methods=["GET"])

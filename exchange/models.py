@@ -183,7 +183,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(sa.String(80))
-    recipient_party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parties.id"))
+    recipient_party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parties.id"), index=True)  # the inbox
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -154,3 +154,18 @@ class ChainReportSchema(ma.Schema):
     checked = ma.fields.Integer()
     first_broken_seq = ma.fields.Integer(allow_none=True)
     problem = ma.fields.String(allow_none=True)
+
+
+class NoticeSchema(ma.Schema):
+    id = ma.fields.Integer()
+    topic = ma.fields.String(metadata={"description": "stable kind of notice, e.g. registration.qualified"})
+    subject = ma.fields.String(metadata={"description": "in the request's language (?lang=zh|en)"})
+    body = ma.fields.String()
+    link = ma.fields.String(metadata={"description": "path of the page the notice is about"})
+    created_at = ma.fields.DateTime()
+    emailed_at = ma.fields.DateTime(allow_none=True)
+
+
+class NoticePageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(NoticeSchema))
+    meta = ma.fields.Nested(PageMetaSchema)

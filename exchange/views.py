@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 
 from exchange import accounts
-from exchange.auth import PUBLIC, SELF_SERVICE, STAFF, access, login, require_user
+from exchange.auth import MEMBERS, PUBLIC, SELF_SERVICE, STAFF, access, login, require_user
 from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.errors import DomainError
@@ -36,7 +36,8 @@ class NavItem:
 
 
 # Packages append their entries (e.g. the catalogue, "my listings", the operator console).
-NAV: list[NavItem] = [NavItem("exchange_web.operator_console", _l("Console"), ("operator", "admin", "auditor"), 90)]
+NAV: list[NavItem] = [NavItem("exchange_web.operator_console", _l("Console"), ("operator", "admin", "auditor"), 90),
+                      NavItem("exchange_web.my_notices", _l("Notices"), ("member",), 80)]
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,19 @@ def set_language(code: str):
     if code in ("zh", "en"):
         web_session["lang"] = code
     return redirect(_safe_next(request.args.get("next")))
+
+
+@exchange_web.get("/my/notices")
+@access(*MEMBERS)
+def my_notices():
+    from exchange.notifications import notices_page
+
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        page = 1
+    items, meta = notices_page(get_session(), require_user().party_id, page, 20)
+    return render_template("exchange/notices.html", notices=items, meta=meta)
 
 
 @exchange_web.route("/account/tokens", methods=["GET", "POST"])

@@ -20,8 +20,10 @@ from exchange.audit import record_event
 from exchange.calendar_store import get_calendar
 from exchange.clock import Clock, end_of_local_day_utc, local_date
 from exchange.errors import NotFoundError, RuleViolationError, StateError
+from exchange.notifications import money, notify, when
 from exchange.refs import next_reference
 from exchange.text import clean_text
+import auctions.notices  # noqa: F401  (registers the topics)
 from auctions.models import Deal, DealMethod, DealState
 from listings import domain as ld
 from listings.models import Asset, BuyerRegistration, Listing
@@ -103,6 +105,10 @@ def strike_deal(session: Session, *, method: DealMethod, asset: Asset, seller_pa
                  after={"method": method, "price_fen": price_fen, "buyer_party_id": buyer_party_id,
                         "seller_party_id": seller_party_id, "listing": listing.ref if listing else None,
                         "sign_by": deal.sign_by, "replaces": replaces.ref if replaces else None}, clock=clock)
+    params = {"deal": deal.ref, "title": listing.title if listing is not None else asset.title,
+              "price": money(price_fen), "sign_by": when(deal.sign_by)}
+    notify(session, party_id=buyer_party_id, topic="deal.struck_buyer", params=params, clock=clock)
+    notify(session, party_id=seller_party_id, topic="deal.struck_seller", params=params, clock=clock)
     for hook in ON_DEAL_STRUCK:
         hook(session, deal, clock)
     return deal

@@ -200,7 +200,7 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
         _check_price_rules(session, listing, listing.asset, listing.seller, today(clock))
         _start_publicity(session, listing, today(clock))
         after["publicity_restarted"] = {"start": listing.publicity_start, "end": listing.publicity_end}
-        # Buyers get their free exit only when a term really changed.
+        # Buyers get their free exit (and a notice) only when a term really changed.
         terms_changed = any(before[k] != values[k] for k in changes)
         if terms_changed:
             listing.terms_changed_at = clock.now()
@@ -213,7 +213,8 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
     if listing.state == d.ListingState.PUBLISHED:
         from listings.service.registrations import follow_new_terms
 
-        follow_new_terms(session, actor, listing, clock, conditions_changed=conditions_changed)
+        follow_new_terms(session, actor, listing, clock, terms_changed=terms_changed,
+                         conditions_changed=conditions_changed)
     return listing
 
 

@@ -12,8 +12,10 @@ from exchange.audit import record_event
 from exchange.clock import Clock
 from exchange.errors import ConflictError, NotFoundError, PermissionDeniedError, RuleViolationError, StateError
 from exchange.models import Party
+from exchange.notifications import notify, when
 from exchange.refs import next_reference
 from exchange.text import clean_text
+import listings.notices  # noqa: F401  (registers the topics)
 from listings import domain as d
 from listings.models import BuyerRegistration
 from listings.service.common import facts_for, load_listing, related_party_ids, today
@@ -106,7 +108,7 @@ def register_interest(session: Session, actor: Actor, listing_ref: str, declarat
 
 
 def follow_new_terms(session: Session, actor: Actor, listing, clock: Clock, *,  # type: ignore[no-untyped-def]
-                     conditions_changed: bool = False) -> list[BuyerRegistration]:
+                     terms_changed: bool = True, conditions_changed: bool = False) -> list[BuyerRegistration]:
     """The published terms changed and publicity restarted: registrations still waiting for their
     deposit owe the deposit of the new terms (as the deposit policy quotes it for that buyer), by
     the new deadline, the end of the new publicity. A buyer that has paid keeps what it paid under
@@ -115,6 +117,9 @@ def follow_new_terms(session: Session, actor: Actor, listing, clock: Clock, *,  
     registrations that changed."""
     changed = []
     for reg in listing.registrations:
+        if terms_changed and reg.state in d.STANDING_REGISTRATION_STATES:
+            _tell(session, reg, "registration.declare_again" if conditions_changed else "registration.terms_changed",
+                  clock, at=when(clock.now()), ends=when(listing.publicity_ends_at))
         if conditions_changed and reg.state == d.RegistrationState.QUALIFIED:
             reg.qualified_at = None
             _move(session, actor, reg, d.RegistrationState.DEPOSIT_PAID, clock,
@@ -152,10 +157,18 @@ def _move(session: Session, actor: Actor, reg: BuyerRegistration, to: d.Registra
     if reason is not None:
         reg.decision_reason = reason
     session.flush()
+    if to in (d.RegistrationState.QUALIFIED, d.RegistrationState.REJECTED):
+        _tell(session, reg, f"registration.{to.value}", clock, reason=reason or "")
     record_event(session, actor=actor, action=f"registration.{to.value}", subject_type="registration",
                  subject_ref=reg.ref, before={"state": src}, after={"state": to, **(extra or {})}, reason=reason,
                  clock=clock)
     return reg
+
+
+def _tell(session: Session, reg: BuyerRegistration, topic: str, clock: Clock, **params: str) -> None:
+    """A notice to the buyer about its registration."""
+    notify(session, party_id=reg.buyer_party_id, topic=topic, clock=clock,
+           params={"registration": reg.ref, "listing": reg.listing.ref, "title": reg.listing.title, **params})
 
 
 def mark_deposit_paid(session: Session, actor: Actor, ref: str, *, clock: Clock) -> BuyerRegistration:

@@ -30,6 +30,8 @@ from exchange.clock import Clock, local_date
 from exchange.errors import NotFoundError, RuleViolationError, StateError
 from exchange.models import Party
 from exchange.money import Money
+from exchange.notifications import money, notify
+import settlement.notices  # noqa: F401  (registers the topics)
 from listings import domain as ld
 from listings.models import BuyerRegistration, Listing
 from settlement.domain import (
@@ -276,6 +278,13 @@ def _close(session: Session, actor: Actor, hold: DepositHold, new: HoldState, re
     session.flush()
     log_event(session, actor, f"hold.{new.value}", "deposit_hold", reg_ref, clock, before={"state": src},
               after={"state": new, "entry": entry.ref if entry is not None else None}, reason=reason)
+    if src == HoldState.HELD and new in (HoldState.RELEASED, HoldState.FORFEITED):
+        reg = registration_of(session, hold)
+        notify(session, party_id=hold.party_id, topic=f"deposit.{new.value}", clock=clock,
+               params={"registration": reg_ref, "title": reg.listing.title,
+                       # what comes back is the cash paid; a forfeit takes the whole deposit, covered part included
+                       "amount": money(hold.cash_fen if new == HoldState.RELEASED else hold.amount_fen,
+                                       hold.currency)})
 
 
 def release(session: Session, actor: Actor, hold: DepositHold, reason: str, clock: Clock) -> DepositHold:

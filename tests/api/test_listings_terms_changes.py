@@ -97,8 +97,12 @@ def test_the_same_conditions_sent_again_keep_buyers_qualified(client, session, c
     _change(client, c, clock, qualification_conditions=c.listing["qualification_conditions"])
     now = _reg(client, c, q["ref"])
     assert now["state"] == "qualified" and now["declaration_outdated"] is False
-    # Nothing really changed, so the buyer is still bound: no free exit.
+    # Nothing really changed, so the buyer is still bound: no free exit, no notice.
     assert now["withdrawal_forfeits_deposit"] is True
+    from exchange.models import OutboxMessage
+
+    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.topic == "registration.terms_changed")) == 0
 
 
 def test_a_new_price_keeps_buyers_qualified_and_lets_them_leave_with_the_deposit(client, session, clock, c):
