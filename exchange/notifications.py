@@ -24,7 +24,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
-from exchange.clock import Clock, format_local
+from exchange.clock import Clock, format_deadline, format_local
 from exchange.models import OutboxMessage, User
 from exchange.money import Money
 
@@ -59,6 +59,11 @@ def money(fen: int, currency: str = "CNY") -> str:
 def when(value: datetime) -> str:
     """A time as notices show it: Beijing time, to the minute."""
     return format_local(value, "%Y-%m-%d %H:%M")
+
+
+def deadline(value: datetime) -> str:
+    """An exclusive deadline as notices show it: the last minute that still counts, Beijing time."""
+    return format_deadline(value, "%Y-%m-%d %H:%M")
 
 
 def notify(session: Session, *, party_id: int, topic: str, params: Mapping[str, Any], clock: Clock) -> OutboxMessage:
@@ -98,7 +103,7 @@ def notices_page(session: Session, party_id: int, page: int = 1, per_page: int =
     from exchange.pagination import paginate
 
     stmt = (sa.select(OutboxMessage).where(OutboxMessage.recipient_party_id == party_id)
-            .order_by(OutboxMessage.id.desc()))
+            .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()))
     items, meta = paginate(session, stmt, page, per_page)
     return [render(m) for m in items], meta
 

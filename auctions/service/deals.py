@@ -20,7 +20,7 @@ from exchange.audit import record_event
 from exchange.calendar_store import get_calendar
 from exchange.clock import Clock, end_of_local_day_utc, local_date
 from exchange.errors import NotFoundError, RuleViolationError, StateError
-from exchange.notifications import money, notify, when
+from exchange.notifications import deadline, money, notify
 from exchange.refs import next_reference
 from exchange.text import clean_text
 import auctions.notices  # noqa: F401  (registers the topics)
@@ -106,7 +106,7 @@ def strike_deal(session: Session, *, method: DealMethod, asset: Asset, seller_pa
                         "seller_party_id": seller_party_id, "listing": listing.ref if listing else None,
                         "sign_by": deal.sign_by, "replaces": replaces.ref if replaces else None}, clock=clock)
     params = {"deal": deal.ref, "title": listing.title if listing is not None else asset.title,
-              "price": money(price_fen), "sign_by": when(deal.sign_by)}
+              "price": money(price_fen), "sign_by": deadline(deal.sign_by)}
     notify(session, party_id=buyer_party_id, topic="deal.struck_buyer", params=params, clock=clock)
     notify(session, party_id=seller_party_id, topic="deal.struck_seller", params=params, clock=clock)
     for hook in ON_DEAL_STRUCK:

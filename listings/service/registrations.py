@@ -12,7 +12,7 @@ from exchange.audit import record_event
 from exchange.clock import Clock
 from exchange.errors import ConflictError, NotFoundError, PermissionDeniedError, RuleViolationError, StateError
 from exchange.models import Party
-from exchange.notifications import notify, when
+from exchange.notifications import deadline, notify, when
 from exchange.refs import next_reference
 from exchange.text import clean_text
 import listings.notices  # noqa: F401  (registers the topics)
@@ -119,7 +119,7 @@ def follow_new_terms(session: Session, actor: Actor, listing, clock: Clock, *,  
     for reg in listing.registrations:
         if terms_changed and reg.state in d.STANDING_REGISTRATION_STATES:
             _tell(session, reg, "registration.declare_again" if conditions_changed else "registration.terms_changed",
-                  clock, at=when(clock.now()), ends=when(listing.publicity_ends_at))
+                  clock, at=when(clock.now()), ends=deadline(listing.publicity_ends_at))
         if conditions_changed and reg.state == d.RegistrationState.QUALIFIED:
             reg.qualified_at = None
             _move(session, actor, reg, d.RegistrationState.DEPOSIT_PAID, clock,

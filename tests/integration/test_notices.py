@@ -42,7 +42,7 @@ def test_a_deal_from_qualification_to_deposits_tells_each_party(app, session, cl
     with app.test_request_context("/?lang=en"), force_locale("en"):
         [struck] = [n for n in nt.notices_page(session, winner.party_id)[0] if n.topic == "deal.struck_buyer"]
         assert struck.subject == f"Deal {deal.ref}: you are the buyer" and struck.link == "/my/deals"
-        assert "¥1,010,000.00" in struck.body and nt.when(deal.sign_by) in struck.body
+        assert "¥1,010,000.00" in struck.body and nt.deadline(deal.sign_by) in struck.body and nt.deadline(deal.sign_by).endswith("23:59")
         [no] = nt.notices_page(session, rejected.party_id)[0][1:]
         assert "营业执照已过期。" in no.body and w.regs[2].ref in no.subject + no.body
     with app.test_request_context("/"), force_locale("zh"):
@@ -150,3 +150,18 @@ def test_smtp_settings_come_from_one_url() -> None:
     for bad in ("http://mail.example.com", "smtp://", "mail.example.com:25"):
         with pytest.raises(ValueError):
             nt.SmtpSettings.parse(bad, "x@example.com")
+
+
+def test_the_inbox_is_newest_first_by_time(app, session, clock):
+    """Notices recorded out of time order (a job catching up on a past deadline) are read by time."""
+    w = sw.build(session, clock, buyers=0, register=False)
+    party = w.seller.party_id
+    params = {"registration": "R1", "listing": "L1", "title": "标题"}
+    nt.notify(session, party_id=party, topic="registration.qualified", params={**params, "listing": "LATE"}, clock=clock)
+    clock.advance(days=-2)
+    nt.notify(session, party_id=party, topic="registration.qualified", params={**params, "listing": "EARLY"},
+              clock=clock)
+    session.flush()
+    with app.test_request_context("/"), force_locale("en"):
+        items, meta = nt.notices_page(session, party)
+    assert [n.subject[-5:] for n in items[:2]] == [" LATE", "EARLY"] and meta["total"] == 2
