@@ -1,15 +1,35 @@
-"""What the auctions package tells the parties of a deal (see exchange.notifications)."""
+"""What the auctions package tells bidders and the parties of a deal (see exchange.notifications). The
+texts are gettext msgids, translated in this package's catalogue when a notice is shown or mailed."""
 from __future__ import annotations
-
-from flask_babel import lazy_gettext as _l
 
 from exchange.notifications import register_topic
 
-register_topic("deal.struck_buyer", link="/my/deals",
-               subject=_l("Deal %(deal)s: you are the buyer"),
-               body=_l("The deal for “%(title)s” was struck at %(price)s. Sign the contract by %(sign_by)s (Beijing "
-                       "time); a buyer that does not sign in time loses its deposit."))
-register_topic("deal.struck_seller", link="/my/deals",
-               subject=_l("Deal %(deal)s: your technology found a buyer"),
-               body=_l("The deal for “%(title)s” was struck at %(price)s. Sign the contract by %(sign_by)s (Beijing "
-                       "time)."))
+register_topic(
+    "auction.invited", link="/auctions/%(auction)s",
+    subject="Auction %(auction)s: your bidder number is %(bidder_no)s",
+    body="Publicity of “%(title)s” ended with more than one qualified buyer, so it goes to auction. Your bidder "
+         "number is %(bidder_no)s; bidding is scheduled to start at %(starts)s (Beijing time). The auction room "
+         "always shows the current schedule.")
+register_topic(
+    "negotiation.invited", link="/negotiations/%(negotiation)s",
+    subject="Negotiated transfer %(negotiation)s: confirm your price",
+    body="You are the only qualified buyer of “%(title)s”, so it is transferred by negotiation. Confirm a price of "
+         "at least %(price)s on the negotiation page.")
+register_topic(
+    "deal.struck_buyer", link="/my/deals",
+    subject="Deal %(deal)s: you are the buyer",
+    body="The deal for “%(title)s” was struck at %(price)s. Sign the contract by %(sign_by)s (Beijing time); a buyer "
+         "that does not sign in time loses its deposit.")
+register_topic(
+    "deal.struck_seller", link="/my/deals",
+    subject="Deal %(deal)s: your technology found a buyer",
+    body="The deal for “%(title)s” was struck at %(price)s. Sign the contract by %(sign_by)s (Beijing time).")
+register_topic(
+    "deal.licence_taken_licensee", link="/my/deals",
+    subject="Deal %(deal)s: open licence taken",
+    body="You took the open licence of “%(title)s”. Sign the licence contract by %(sign_by)s (Beijing time).")
+register_topic(
+    "deal.licence_taken_seller", link="/my/deals",
+    subject="Deal %(deal)s: your open licence was taken",
+    body="A licensee took the open licence of “%(title)s”. Sign the licence contract by %(sign_by)s (Beijing "
+         "time).")

@@ -148,7 +148,16 @@ def load_config(env: str | None = None, overrides: dict[str, Any] | None = None)
 
 
 def validate_config(cfg: dict[str, Any]) -> None:
-    """Refuse settings that would be dangerous in production."""
+    """Refuse settings that would be dangerous in production, or that would only fail later."""
+    if cfg.get("SMTP_URL"):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(cfg["SMTP_URL"])
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError("SMTP_URL must look like smtp://user:password@host:587?starttls=1 or smtps://host:465")
+        if cfg["ENV_NAME"] == "production" and "127.0.0.1" in cfg.get("PUBLIC_BASE_URL", ""):
+            raise ConfigError("SMTP_URL is set, so production mails notices with links: set PUBLIC_BASE_URL to "
+                              "the exchange's public address")
     if cfg["ENV_NAME"] == "production":
         if not cfg.get("SECRET_KEY") or cfg["SECRET_KEY"] == DEFAULT_SECRET or len(cfg["SECRET_KEY"]) < 32:
             raise ConfigError("production needs SECRET_KEY set to a random value of at least 32 characters")

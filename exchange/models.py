@@ -186,4 +186,13 @@ class OutboxMessage(Base):
     recipient_party_id: Mapped[int | None] = mapped_column(sa.ForeignKey("parties.id"), index=True)  # the inbox
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Email delivery (exchange.notifications.deliver_notices): sent, or given up on, or due again.
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    mails_sent: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a sender is mailing it until then
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # given up: stays in the inbox only
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.CheckConstraint("mails_sent >= 0 AND attempts >= 0", name="delivery_counts_not_negative"),)

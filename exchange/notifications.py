@@ -4,24 +4,29 @@ emailed after the commit by a job.
 A service calls ``notify`` inside its transaction, so a notice exists exactly when the change it
 announces was committed. The stored notice is data (a topic and neutral parameters: references,
 titles, amounts and times already formatted), and its words are chosen when it is shown or sent,
-in the reader's language. The delivery job (``deliver_notices``) mails unsent notices when an SMTP
-server is configured and marks them sent; a crash between the mail and the commit can send one
-twice, never lose one.
+in the reader's language.
+
+``deliver_notices`` mails them when an SMTP server is configured, without holding the database
+while it talks to the mail server: it claims a batch and commits, sends, then records the outcome
+in a second short transaction. A notice whose mail fails for a passing reason is tried again later
+(backing off); one refused for good, or too old to be worth mailing, is given up and stays in the
+inbox. A crash between a mail and the record of it can send that mail twice, never lose it.
 """
 from __future__ import annotations
 
 import logging
 import smtplib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy.orm import Session
 
 from exchange.clock import Clock, format_deadline, format_local
@@ -33,22 +38,26 @@ log = logging.getLogger("exchange.notifications")
 
 @dataclass(frozen=True)
 class Topic:
-    """What a notice says: a subject and a body with ``%(name)s`` parameters (lazy gettext strings),
-    and the page it points to (a path template with the same parameters)."""
+    """What a notice says: a subject and a body in English with ``%(name)s`` parameters (gettext
+    msgids, translated in each package's catalogue), and the page it points to (a path template)."""
 
     name: str
-    subject: Any
-    body: Any
+    subject: str
+    body: str
     link: str
 
 
 _TOPICS: dict[str, Topic] = {}
 
 
-def register_topic(name: str, *, subject: Any, body: Any, link: str) -> Topic:
+def register_topic(name: str, *, subject: str, body: str, link: str) -> Topic:
     topic = Topic(name, subject, body, link)
     _TOPICS[name] = topic
     return topic
+
+
+def topics() -> dict[str, Topic]:
+    return dict(_TOPICS)
 
 
 def money(fen: int, currency: str = "CNY") -> str:
@@ -71,8 +80,11 @@ def notify(session: Session, *, party_id: int, topic: str, params: Mapping[str, 
     if topic not in _TOPICS:
         raise KeyError(f"unknown notice topic {topic!r}")
     clean = {k: (v if isinstance(v, (int, str)) else str(v)) for k, v in params.items()}
-    _TOPICS[topic].link % clean  # a missing parameter fails here, in the service, not when the notice is read
-    msg = OutboxMessage(topic=topic, recipient_party_id=party_id, payload={"params": clean}, created_at=clock.now())
+    t = _TOPICS[topic]
+    for text in (t.subject, t.body, t.link):
+        text % clean  # a missing parameter fails here, in the service, not when the notice is read or mailed
+    msg = OutboxMessage(topic=topic, recipient_party_id=party_id, payload={"params": clean}, created_at=clock.now(),
+                        mails_sent=0, attempts=0)
     session.add(msg)
     return msg
 
@@ -89,13 +101,19 @@ class Notice:
 
 
 def render(msg: OutboxMessage) -> Notice:
-    """The notice in the current request's language."""
+    """The notice in the current language. A stored notice that no longer fits its topic's text
+    (a topic retired or reworded since) is shown by its topic name rather than failing the inbox."""
+    emailed = msg.sent_at if msg.mails_sent else None
     topic = _TOPICS.get(msg.topic)
     params = dict((msg.payload or {}).get("params") or {})
-    if topic is None:  # a topic retired since: show what is stored rather than fail the inbox
-        return Notice(msg.id, msg.topic, msg.topic, "", "", msg.created_at, msg.sent_at)
-    return Notice(msg.id, msg.topic, str(topic.subject) % params, str(topic.body) % params, topic.link % params,
-                  msg.created_at, msg.sent_at)
+    try:
+        if topic is None:
+            raise KeyError(msg.topic)
+        return Notice(msg.id, msg.topic, gettext(topic.subject) % params, gettext(topic.body) % params,
+                      topic.link % params, msg.created_at, emailed)
+    except (KeyError, TypeError, ValueError):
+        log.warning("notice %s (%s) no longer renders with its parameters", msg.id, msg.topic)
+        return Notice(msg.id, msg.topic, msg.topic, "", "", msg.created_at, emailed)
 
 
 def notices_page(session: Session, party_id: int, page: int = 1, per_page: int = 20) -> tuple[list[Notice], dict]:
@@ -138,62 +156,148 @@ def smtp_settings(config: Mapping[str, Any]) -> SmtpSettings | None:
     return SmtpSettings.parse(url, config.get("MAIL_FROM") or "noreply@localhost") if url else None
 
 
-def _connect(s: SmtpSettings) -> smtplib.SMTP:
-    conn: smtplib.SMTP = (smtplib.SMTP_SSL if s.ssl else smtplib.SMTP)(s.host, s.port, timeout=30)
-    if s.starttls:
-        conn.starttls()
-    if s.username:
-        conn.login(s.username, s.password or "")
-    return conn
+#: A notice not mailed within this time is not mailed at all (it stays in the inbox): switching
+#: SMTP on, or a long outage, must not flood members with deadlines long past.
+MAX_AGE = timedelta(days=2)
+#: Passing failures are retried this many times, waiting longer each time, then given up.
+MAX_ATTEMPTS = 8
+#: A claimed batch is another sender's until then (a sender that died releases it this way).
+CLAIM = timedelta(minutes=10)
 
 
-def _email(msg: OutboxMessage, user: User, s: SmtpSettings, base_url: str, default_locale: str) -> EmailMessage:
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(minutes=2 ** attempts), timedelta(hours=6))
+
+
+@dataclass
+class _Outcome:
+    mails: list[EmailMessage]
+    sent: int = 0
+    errors: list[str] = field(default_factory=list)
+    permanent: bool = False  # refused for good (or cannot be built): do not try again
+
+
+def _email(msg: OutboxMessage, user: User, s: SmtpSettings, base_url: str, default_locale: str,
+           now: datetime) -> EmailMessage:
     with force_locale(user.locale or default_locale):
         notice = render(msg)
+    if not notice.body:
+        raise ValueError(f"notice {msg.id} does not render")
     mail = EmailMessage()
     mail["From"] = s.sender
     mail["To"] = user.email
     mail["Subject"] = notice.subject
+    mail["Date"] = format_datetime(now)
     mail["Message-ID"] = f"<notice-{msg.id}-{user.id}@{s.host}>"  # a resend after a crash has the same id
+    mail["Auto-Submitted"] = "auto-generated"
     mail.set_content(f"{notice.body}\n\n{base_url.rstrip('/')}{notice.link}\n")
     return mail
 
 
-def deliver_notices(session: Session, clock: Clock, *, limit: int = 100) -> dict[str, int]:
-    """Mail unsent notices to the active users of their party, oldest first, and mark them sent.
-
-    Without ``SMTP_URL`` nothing is sent (members read notices in their inbox). Rows are locked
-    with SKIP LOCKED, so two schedulers never mail the same notice; a notice whose mail fails
-    stays unsent and is tried again at the next run.
-    """
-    settings = smtp_settings(current_app.config)
-    if settings is None:
-        return {"sent": 0, "failed": 0}
-    batch = list(session.scalars(sa.select(OutboxMessage).where(OutboxMessage.sent_at.is_(None))
-                                 .order_by(OutboxMessage.id).limit(limit).with_for_update(skip_locked=True)))
-    if not batch:
-        return {"sent": 0, "failed": 0}
+def _claim(session: Session, clock: Clock, s: SmtpSettings, limit: int) -> dict[int, _Outcome]:
+    """Take a batch of due notices, give up the stale ones, and build their mails (one per active
+    user of the party, in that user's language)."""
+    now = clock.now()
+    due = sa.and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+                  sa.or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+                  sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
+    batch = list(session.scalars(sa.select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
+                                 .with_for_update(skip_locked=True)))
     base_url = current_app.config.get("PUBLIC_BASE_URL", "")
     default_locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
-    sent = failed = 0
-    conn = _connect(settings)
+    claimed: dict[int, _Outcome] = {}
+    for msg in batch:
+        if now - msg.created_at > MAX_AGE:
+            msg.failed_at, msg.last_error = now, "too old to mail; left in the inbox"
+            continue
+        users = list(session.scalars(sa.select(User).where(User.party_id == msg.recipient_party_id,
+                                                           User.is_active.is_(True)).order_by(User.id)))
+        if not users:
+            msg.failed_at, msg.last_error = now, "no active user to mail"
+            continue
+        try:
+            mails = [_email(msg, u, s, base_url, default_locale, now) for u in users]
+        except Exception as exc:  # noqa: BLE001 - a notice that cannot be built must not stop the others
+            msg.failed_at, msg.last_error = now, f"cannot build the mail: {exc}"
+            continue
+        msg.claimed_until = now + CLAIM
+        claimed[msg.id] = _Outcome(mails)
+    return claimed
+
+
+def _connect(s: SmtpSettings) -> smtplib.SMTP:
+    conn: smtplib.SMTP = (smtplib.SMTP_SSL if s.ssl else smtplib.SMTP)(s.host, s.port, timeout=30)
     try:
-        for msg in batch:
-            users = list(session.scalars(sa.select(User).where(User.party_id == msg.recipient_party_id,
-                                                               User.is_active.is_(True)).order_by(User.id)))
-            try:
-                for user in users:
-                    conn.send_message(_email(msg, user, settings, base_url, default_locale))
-            except (smtplib.SMTPException, OSError):
-                log.exception("notice %s could not be mailed; it stays unsent", msg.id)
-                failed += 1
-                continue
-            msg.sent_at = clock.now()
-            sent += 1
+        if s.starttls:
+            conn.starttls()
+        if s.username:
+            conn.login(s.username, s.password or "")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _send(s: SmtpSettings, claimed: dict[int, _Outcome]) -> None:
+    """Mail what was claimed, with no database transaction open."""
+    try:
+        conn = _connect(s)
+    except (smtplib.SMTPException, OSError) as exc:
+        log.warning("cannot reach the mail server %s:%s: %s", s.host, s.port, exc)
+        for outcome in claimed.values():
+            outcome.errors.append(f"mail server: {exc}")
+        return
+    try:
+        for outcome in claimed.values():
+            for mail in outcome.mails:
+                try:
+                    conn.send_message(mail)
+                    outcome.sent += 1
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError, ValueError) as exc:
+                    outcome.errors.append(f"{mail['To']}: {exc}")
+                    outcome.permanent = True
+                except (smtplib.SMTPException, OSError) as exc:
+                    outcome.errors.append(f"{mail['To']}: {exc}")
     finally:
         try:
             conn.quit()
         except (smtplib.SMTPException, OSError):
-            pass
+            conn.close()
+
+
+def _record(session: Session, clock: Clock, claimed: dict[int, _Outcome]) -> dict[str, int]:
+    now = clock.now()
+    counts = {"sent": 0, "retry": 0, "failed": 0}
+    for msg_id, outcome in claimed.items():
+        msg = session.get(OutboxMessage, msg_id, with_for_update=True)
+        msg.claimed_until = None
+        msg.attempts += 1
+        msg.last_error = "; ".join(outcome.errors)[:2000] or None
+        if outcome.sent:
+            # Mailed to some of the party's users: done. Trying again would mail the others twice.
+            msg.sent_at, msg.mails_sent = now, outcome.sent
+            counts["sent"] += 1
+        elif outcome.permanent or msg.attempts >= MAX_ATTEMPTS:
+            msg.failed_at = now
+            counts["failed"] += 1
+        else:
+            msg.next_attempt_at = now + _backoff(msg.attempts)
+            counts["retry"] += 1
     session.flush()
-    return {"sent": sent, "failed": failed}
+    return counts
+
+
+def deliver_notices(session: Session, clock: Clock, *, limit: int = 100) -> dict[str, int]:
+    """Mail due notices when ``SMTP_URL`` is set; without it nothing is sent (members read notices in
+    their inbox). Claimed rows are taken with SKIP LOCKED and leased, so two senders never mail the
+    same notice. This job commits part-way on purpose: the mail server's pace must not hold the
+    database (on SQLite every transaction takes the write lock)."""
+    settings = smtp_settings(current_app.config)
+    if settings is None:
+        return {"sent": 0, "retry": 0, "failed": 0}
+    claimed = _claim(session, clock, settings, limit)
+    session.commit()
+    if not claimed:
+        return {"sent": 0, "retry": 0, "failed": 0}
+    _send(settings, claimed)
+    return _record(session, clock, claimed)

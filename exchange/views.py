@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import gettext as _
 
 from exchange import accounts
-from exchange.auth import MEMBERS, PUBLIC, SELF_SERVICE, STAFF, access, login, require_user
+from exchange.auth import MEMBERS, PUBLIC, SELF_SERVICE, STAFF, access, current_user, login, require_user
 from exchange.context import get_clock
 from exchange.db import get_session
 from exchange.errors import DomainError
@@ -151,6 +151,9 @@ def signup():
             apply_field_errors(form, err)
             status = err.status
         else:
+            from flask_babel import get_locale
+
+            user.locale = get_locale().language  # the language it signed up in, for its emails
             start_web_session(user)
             flash(_("Welcome! Your account is ready."), "ok")
             return redirect(url_for("exchange_web.home"))
@@ -184,6 +187,9 @@ def operator_console():
 def set_language(code: str):
     if code in ("zh", "en"):
         web_session["lang"] = code
+        user = current_user()
+        if user is not None:  # emails (notices) follow the language the member reads in
+            user.locale = code
     return redirect(_safe_next(request.args.get("next")))
 
 
@@ -193,7 +199,7 @@ def my_notices():
     from exchange.notifications import notices_page
 
     try:
-        page = max(1, int(request.args.get("page", "1")))
+        page = min(max(1, int(request.args.get("page", "1"))), 100000)
     except ValueError:
         page = 1
     items, meta = notices_page(get_session(), require_user().party_id, page, 20)

@@ -1,27 +1,30 @@
-"""What the listings package tells buyers (see exchange.notifications)."""
+"""What the listings package tells buyers (see exchange.notifications). The texts are gettext msgids,
+translated in this package's catalogue when a notice is shown or mailed."""
 from __future__ import annotations
-
-from flask_babel import lazy_gettext as _l
 
 from exchange.notifications import register_topic
 
 _REG = "/my/registrations#%(registration)s"
 
-register_topic("registration.qualified", link=_REG,
-               subject=_l("You are qualified to buy %(listing)s"),
-               body=_l("The exchange qualified your registration %(registration)s for “%(title)s”. When publicity "
-                       "ends you will be invited to the negotiation or the auction."))
-register_topic("registration.rejected", link=_REG,
-               subject=_l("Your registration for %(listing)s was not accepted"),
-               body=_l("The exchange did not qualify your registration %(registration)s for “%(title)s”: %(reason)s "
-                       "Any deposit you paid is refunded."))
-register_topic("registration.declare_again", link=_REG,
-               subject=_l("Declare again for %(listing)s"),
-               body=_l("The seller changed the qualification conditions of “%(title)s” on %(at)s. Read them and "
-                       "declare again that you meet them; until you do, the exchange cannot qualify you. You may "
-                       "also withdraw with your deposit refunded."))
-register_topic("registration.terms_changed", link=_REG,
-               subject=_l("The terms of %(listing)s changed"),
-               body=_l("The seller changed the published terms of “%(title)s” on %(at)s and publicity restarted; it "
-                       "now ends %(ends)s. Until then you may withdraw and have your deposit refunded, unless you are "
-                       "qualified again under the new terms."))
+register_topic(
+    "registration.qualified", link=_REG,
+    subject="You are qualified to buy %(listing)s",
+    body="The exchange qualified your registration %(registration)s for “%(title)s”. When publicity ends you will be "
+         "invited to the negotiation or the auction.")
+register_topic(
+    "registration.rejected", link=_REG,
+    subject="Your registration for %(listing)s was not accepted",
+    body="The exchange did not qualify your registration %(registration)s for “%(title)s”: %(reason)s Any deposit "
+         "you paid is refunded.")
+register_topic(
+    "registration.declare_again", link=_REG,
+    subject="Declare again for %(listing)s",
+    body="The seller changed the qualification conditions of “%(title)s” on %(at)s. Read them and declare again that "
+         "you meet them; until you do, the exchange cannot qualify you. You may also withdraw with your deposit "
+         "refunded.")
+register_topic(
+    "registration.terms_changed", link=_REG,
+    subject="The terms of %(listing)s changed",
+    body="The seller changed the published terms of “%(title)s” on %(at)s and publicity restarted; it now ends "
+         "%(ends)s. Until then you may withdraw and have your deposit refunded, unless you are qualified again under "
+         "the new terms.")

@@ -1,15 +1,16 @@
-"""What the settlement package tells buyers about their deposits (see exchange.notifications)."""
+"""What the settlement package tells buyers about their deposits (see exchange.notifications). The
+texts are gettext msgids, translated in this package's catalogue when a notice is shown or mailed."""
 from __future__ import annotations
-
-from flask_babel import lazy_gettext as _l
 
 from exchange.notifications import register_topic
 
-register_topic("deposit.released", link="/my/settlement",
-               subject=_l("Deposit released: %(registration)s"),
-               body=_l("The deposit of %(amount)s you paid for registration %(registration)s (“%(title)s”) is "
-                       "released and will be refunded to you."))
-register_topic("deposit.forfeited", link="/my/settlement",
-               subject=_l("Deposit forfeited: %(registration)s"),
-               body=_l("The deposit of %(amount)s for registration %(registration)s (“%(title)s”) is forfeited "
-                       "under the trading rules. The settlement page gives the reason."))
+register_topic(
+    "deposit.released", link="/my/settlement",
+    subject="Deposit released: %(registration)s",
+    body="The deposit of %(amount)s you paid for registration %(registration)s (“%(title)s”) is released and will "
+         "be refunded to you.")
+register_topic(
+    "deposit.forfeited", link="/my/settlement",
+    subject="Deposit forfeited: %(registration)s",
+    body="The deposit of %(amount)s for registration %(registration)s (“%(title)s”) is forfeited under the trading "
+         "rules. The settlement page gives the reason.")

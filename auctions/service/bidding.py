@@ -18,6 +18,7 @@ from exchange.calendar_store import get_calendar
 from exchange.clock import BUSINESS_TZ, UTC, Clock, local_date
 from exchange.db import is_postgres
 from exchange.errors import DomainError, NotFoundError, StateError, ValidationError
+from exchange.notifications import notify, when
 from exchange.refs import next_reference
 from auctions import domain as ad
 from auctions.models import Auction, AuctionBidder, Bid, DealMethod
@@ -115,6 +116,9 @@ def create_auction(session: Session, actor: Actor, listing: Listing, *, clock: C
     for i, reg in enumerate(qualified, start=1):
         session.add(AuctionBidder(auction_id=a.id, registration_id=reg.id, party_id=reg.buyer_party_id,
                                   bidder_no=ad.bidder_number(i)))
+        notify(session, party_id=reg.buyer_party_id, topic="auction.invited", clock=clock,
+               params={"auction": a.ref, "bidder_no": ad.bidder_number(i), "title": listing.title,
+                       "starts": when(a.starts_at)})
     src = listing.state
     ld.check_transition(src, ld.ListingState.IN_AUCTION)
     listing.state = ld.ListingState.IN_AUCTION

@@ -8,6 +8,7 @@ from exchange.actors import Actor
 from exchange.audit import record_event
 from exchange.clock import Clock
 from exchange.errors import NotFoundError, PermissionDeniedError, RuleViolationError, StateError
+from exchange.notifications import money, notify
 from exchange.refs import next_reference
 from exchange.text import clean_text
 from auctions import domain as ad
@@ -43,6 +44,8 @@ def open_negotiation(session: Session, actor: Actor, listing: Listing, *, clock:
                     registration_id=qualified[0].id, state=NegotiationState.OPEN, created_at=now)
     session.add(n)
     session.flush()
+    notify(session, party_id=qualified[0].buyer_party_id, topic="negotiation.invited", clock=clock,
+           params={"negotiation": n.ref, "title": listing.title, "price": money(listing.price_fen)})
     record_event(session, actor=actor, action="negotiation.opened", subject_type="negotiation", subject_ref=n.ref,
                  after={"listing": listing.ref, "registration": qualified[0].ref}, clock=clock)
     return n

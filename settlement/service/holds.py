@@ -278,7 +278,9 @@ def _close(session: Session, actor: Actor, hold: DepositHold, new: HoldState, re
     session.flush()
     log_event(session, actor, f"hold.{new.value}", "deposit_hold", reg_ref, clock, before={"state": src},
               after={"state": new, "entry": entry.ref if entry is not None else None}, reason=reason)
-    if src == HoldState.HELD and new in (HoldState.RELEASED, HoldState.FORFEITED):
+    # A release tells the buyer of money coming back, so only when cash was paid (a deposit fully covered
+    # by a guarantee returns none); a forfeit always concerns it.
+    if src == HoldState.HELD and (new == HoldState.FORFEITED or (new == HoldState.RELEASED and hold.cash_fen)):
         reg = registration_of(session, hold)
         notify(session, party_id=hold.party_id, topic=f"deposit.{new.value}", clock=clock,
                params={"registration": reg_ref, "title": reg.listing.title,

@@ -285,6 +285,8 @@ def test_session_cookie_flags_in_testing(client):
     {"DEPOSIT_ACCOUNT": {}}, {"SETTLEMENT_ACCOUNT": {}},
     {"DEPOSIT_ACCOUNT": {**EXAMPLE_ACCOUNTS["DEPOSIT_ACCOUNT"], "account_number": " "}},
     {"SETTLEMENT_ACCOUNT": {"account_name": "结算专户", "account_number": "1"}},
+    # Notices by mail: a URL the job could not use, or links pointing at the machine itself.
+    {"SMTP_URL": "mail.example.com:25"}, {"SMTP_URL": "smtp://mail.example.com:25"},
 ])
 def test_production_refuses_unsafe_settings(tmp_path, over):
     from exchange.app import create_app

@@ -35,8 +35,8 @@ def test_a_deal_from_qualification_to_deposits_tells_each_party(app, session, cl
     deal = sw.deal_of(session, w)
     clock.set(clock.now() + timedelta(days=14))
     svc.settle_due_holds(session, clock)
-    assert _topics(session, winner.party_id) == ["registration.qualified", "deal.struck_buyer"]
-    assert _topics(session, loser.party_id) == ["registration.qualified", "deposit.released"]
+    assert _topics(session, winner.party_id) == ["registration.qualified", "auction.invited", "deal.struck_buyer"]
+    assert _topics(session, loser.party_id) == ["registration.qualified", "auction.invited", "deposit.released"]
     assert _topics(session, rejected.party_id) == ["registration.rejected", "deposit.released"]
     assert _topics(session, w.seller.party_id) == ["deal.struck_seller"]
     with app.test_request_context("/?lang=en"), force_locale("en"):
@@ -77,68 +77,222 @@ def test_a_notice_needs_a_known_topic_and_all_its_parameters(session, clock):
 
 
 class FakeSmtp:
-    """Records what would have been sent; ``fail_for`` makes sending to one address fail."""
+    """Records what would have been sent. ``refuse`` addresses fail for good, ``flaky`` ones for now;
+    ``down`` makes connecting fail."""
 
     sent: list = []
-    fail_for: str | None = None
+    refuse: set = set()
+    flaky: set = set()
+    down = False
 
     def __init__(self, host, port, timeout=None):  # type: ignore[no-untyped-def]
+        if FakeSmtp.down:
+            raise ConnectionRefusedError("connection refused")
         self.host, self.port = host, port
 
     def starttls(self):  # type: ignore[no-untyped-def]
         pass
 
     def login(self, user, password):  # type: ignore[no-untyped-def]
-        self.login_as = user
+        pass
 
     def send_message(self, mail):  # type: ignore[no-untyped-def]
-        if mail["To"] == FakeSmtp.fail_for:
+        if mail["To"] in FakeSmtp.refuse:
             raise smtplib.SMTPRecipientsRefused({mail["To"]: (550, b"no such user")})
+        if mail["To"] in FakeSmtp.flaky:
+            raise smtplib.SMTPServerDisconnected("connection lost")
         FakeSmtp.sent.append(mail)
 
     def quit(self):  # type: ignore[no-untyped-def]
         pass
 
+    def close(self):  # type: ignore[no-untyped-def]
+        pass
+
 
 @pytest.fixture()
 def smtp(app, monkeypatch):  # type: ignore[no-untyped-def]
-    FakeSmtp.sent, FakeSmtp.fail_for = [], None
+    FakeSmtp.sent, FakeSmtp.refuse, FakeSmtp.flaky, FakeSmtp.down = [], set(), set(), False
     monkeypatch.setattr(nt.smtplib, "SMTP", FakeSmtp)
     monkeypatch.setitem(app.config, "SMTP_URL", "smtp://robot:s%40cret@mail.example.com:587?starttls=1")
     return FakeSmtp
 
 
-def test_unsent_notices_are_mailed_once_in_each_users_language(app, session, clock, smtp):
-    w = sw.build(session, clock, buyers=2)
-    w.buyers[0].locale = "en"
-    smtp.fail_for = w.buyers[1].email
-    sw.pay_deposit(session, w, w.regs[0])
-    sw.pay_deposit(session, w, w.regs[1])
-    sw.qualify(session, w, w.regs[0])
-    sw.qualify(session, w, w.regs[1])
+def _deliver(app, session, clock):  # type: ignore[no-untyped-def]
     with app.app_context():
-        assert nt.deliver_notices(session, clock) == {"sent": 1, "failed": 1}
-        [mail] = smtp.sent
-        assert mail["To"] == w.buyers[0].email and mail["Subject"] == f"You are qualified to buy {w.listing.ref}"
-        assert f"/my/registrations#{w.regs[0].ref}" in mail.get_content()
-        # The failed one is tried again; the sent one is not sent again.
-        smtp.fail_for = None
-        assert nt.deliver_notices(session, clock) == {"sent": 1, "failed": 0}
-        assert smtp.sent[1]["To"] == w.buyers[1].email and smtp.sent[1]["Subject"].startswith("您已取得")
-        assert nt.deliver_notices(session, clock) == {"sent": 0, "failed": 0}
-    assert session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                          .where(OutboxMessage.sent_at.is_(None))) == 0
+        return nt.deliver_notices(session, clock)
+
+
+def _row(session, party_id):  # type: ignore[no-untyped-def]
+    session.expire_all()
+    return session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient_party_id == party_id)
+                           .order_by(OutboxMessage.id.desc())).first()
+
+
+def _qualified(session, clock, buyers=2):  # type: ignore[no-untyped-def]
+    w = sw.build(session, clock, buyers=buyers)
+    for reg in w.regs:
+        sw.pay_deposit(session, w, reg)
+        sw.qualify(session, w, reg)
+    return w
+
+
+def test_notices_are_mailed_once_in_each_users_language(app, session, clock, smtp):
+    w = _qualified(session, clock)
+    w.buyers[0].locale = "en"
+    assert _deliver(app, session, clock) == {"sent": 2, "retry": 0, "failed": 0}
+    by_to = {m["To"]: m for m in smtp.sent}
+    mail = by_to[w.buyers[0].email]
+    assert mail["Subject"] == f"You are qualified to buy {w.listing.ref}" and mail["Date"]
+    assert mail["Auto-Submitted"] == "auto-generated" and f"/my/registrations#{w.regs[0].ref}" in mail.get_content()
+    assert by_to[w.buyers[1].email]["Subject"].startswith("您已取得")
+    assert _row(session, w.buyers[0].party_id).mails_sent == 1
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 0, "failed": 0} and len(smtp.sent) == 2
+
+
+def test_a_passing_failure_is_retried_later_and_a_refusal_is_given_up(app, session, clock, smtp):
+    w = _qualified(session, clock)
+    smtp.flaky, smtp.refuse = {w.buyers[0].email}, {w.buyers[1].email}
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 1, "failed": 1}
+    flaky, refused = _row(session, w.buyers[0].party_id), _row(session, w.buyers[1].party_id)
+    assert flaky.attempts == 1 and flaky.next_attempt_at > clock.now() and "connection lost" in flaky.last_error
+    assert refused.failed_at is not None and "no such user" in refused.last_error
+    # Not due yet: nothing is tried. Once due, it goes.
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 0, "failed": 0}
+    smtp.flaky = set()
+    clock.advance(minutes=5)
+    assert _deliver(app, session, clock) == {"sent": 1, "retry": 0, "failed": 0}
+    assert [m["To"] for m in smtp.sent] == [w.buyers[0].email]
+    # The web inbox says 'emailed' only for what was mailed.
+    with app.test_request_context("/?lang=en"), force_locale("en"):
+        assert nt.notices_page(session, w.buyers[0].party_id)[0][0].emailed_at is not None
+        assert nt.notices_page(session, w.buyers[1].party_id)[0][0].emailed_at is None
+
+
+def test_a_notice_mailed_to_some_of_a_partys_users_is_not_mailed_again(app, session, clock, smtp):
+    from tests.factories import make_member
+
+    w = _qualified(session, clock, buyers=1)
+    colleague = make_member(session, clock)
+    colleague.party_id = w.buyers[0].party_id  # a second user of the buyer's company
+    session.flush()
+    smtp.refuse = {colleague.email}
+    assert _deliver(app, session, clock) == {"sent": 1, "retry": 0, "failed": 0}
+    row = _row(session, w.buyers[0].party_id)
+    assert row.mails_sent == 1 and colleague.email in row.last_error
+    assert _deliver(app, session, clock)["sent"] == 0 and [m["To"] for m in smtp.sent] == [w.buyers[0].email]
+
+
+def test_an_unreachable_server_keeps_notices_for_later_and_gives_up_in_the_end(app, session, clock, smtp):
+    w = _qualified(session, clock, buyers=1)
+    smtp.down = True
+    for _ in range(nt.MAX_ATTEMPTS - 1):
+        assert _deliver(app, session, clock) == {"sent": 0, "retry": 1, "failed": 0}
+        clock.advance(hours=7)
+    row = _row(session, w.buyers[0].party_id)
+    assert row.attempts == nt.MAX_ATTEMPTS - 1 and row.failed_at is None
+    clock.set(row.created_at + timedelta(hours=1))  # keep it young enough to be mailed
+    row.next_attempt_at = None
+    session.flush()
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 0, "failed": 1}
+    assert _row(session, w.buyers[0].party_id).failed_at is not None
+
+
+def test_stale_notices_and_parties_without_users_are_not_mailed(app, session, clock, smtp):
+    w = _qualified(session, clock, buyers=2)
+    w.buyers[1].is_active = False
+    session.flush()
+    clock.advance(days=3)
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 0, "failed": 0}
+    assert "too old" in _row(session, w.buyers[0].party_id).last_error
+    clock.advance(days=-3)
+    nt.notify(session, party_id=w.buyers[1].party_id, topic="registration.qualified", clock=clock,
+              params={"registration": "R", "listing": "L", "title": "T"})
+    session.flush()
+    _deliver(app, session, clock)
+    assert _row(session, w.buyers[1].party_id).last_error == "no active user to mail" and smtp.sent == []
+
+
+def test_a_notice_that_no_longer_renders_does_not_stop_the_others(app, session, clock, smtp):
+    w = _qualified(session, clock)
+    broken = _row(session, w.buyers[0].party_id)
+    broken.payload = {"params": {"listing": "L"}}  # as if its topic's text had gained a parameter since
+    session.flush()
+    assert _deliver(app, session, clock) == {"sent": 1, "retry": 0, "failed": 0}
+    assert "cannot build" in _row(session, w.buyers[0].party_id).last_error
+    with app.test_request_context("/"), force_locale("en"):
+        shown = nt.notices_page(session, w.buyers[0].party_id)[0][0]  # the inbox still answers
+    assert shown.subject == "registration.qualified"
+
+
+def test_a_claimed_notice_is_left_to_its_sender(app, session, clock, smtp):
+    w = _qualified(session, clock, buyers=1)
+    row = _row(session, w.buyers[0].party_id)
+    row.claimed_until = clock.now() + timedelta(minutes=5)
+    session.flush()
+    assert _deliver(app, session, clock)["sent"] == 0
+    clock.advance(minutes=6)  # the other sender died: its lease runs out
+    assert _deliver(app, session, clock)["sent"] == 1
 
 
 def test_without_smtp_nothing_is_mailed_and_notices_stay_in_the_inbox(app, session, clock, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_URL", "")
+    w = _qualified(session, clock, buyers=1)
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 0, "failed": 0}
+    row = _row(session, w.buyers[0].party_id)
+    assert row is not None and row.sent_at is None and row.attempts == 0
+
+
+def test_every_topic_has_chinese_words_with_the_same_parameters() -> None:
+    import re
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    import auctions.notices  # noqa: F401
+    import listings.notices  # noqa: F401
+    import settlement.notices  # noqa: F401
+
+    root = Path(__file__).resolve().parents[2]
+    catalogue = {}
+    for pkg in ("exchange", "listings", "auctions", "settlement", "contracts"):
+        with open(root / pkg / "translations" / "zh" / "LC_MESSAGES" / "messages.po", "rb") as f:
+            catalogue.update({m.id: m.string for m in read_po(f) if m.id and m.string})
+    names = re.compile(r"%\((\w+)\)s")
+    assert len(nt.topics()) >= 12
+    for topic in nt.topics().values():
+        for text in (topic.subject, topic.body):
+            assert text in catalogue, (topic.name, text)
+            assert sorted(names.findall(catalogue[text])) == sorted(names.findall(text)), (topic.name, text)
+
+
+def test_auction_and_negotiation_invite_their_buyers(app, session, clock):
     w = sw.build(session, clock, buyers=1)
     sw.pay_deposit(session, w, w.regs[0])
     sw.qualify(session, w, w.regs[0])
-    with app.app_context():
-        assert nt.deliver_notices(session, clock) == {"sent": 0, "failed": 0}
-    assert session.scalar(sa.select(OutboxMessage.sent_at).where(
-        OutboxMessage.recipient_party_id == w.buyers[0].party_id)) is None
+    sw.end_publicity(session, w)
+    assert _topics(session, w.buyers[0].party_id)[-1] == "negotiation.invited"
+    with app.test_request_context("/"), force_locale("en"):
+        n = nt.notices_page(session, w.buyers[0].party_id)[0][0]
+    assert n.link.startswith("/negotiations/N") and "¥1,000,000.00" in n.body
+
+
+def test_a_deposit_fully_covered_by_a_guarantee_sends_no_refund_notice(session, clock):
+    from exchange.actors import Actor
+    from settlement.domain import HoldState
+    from tests.factories import make_member
+
+    w = sw.build(session, clock, buyers=0, register=False)
+    buyer = make_member(session, clock)
+    svc.create_instrument(session, w.op_actor, buyer.party.ref, {
+        "kind": "guarantee_letter", "issuer": "中国银行上海市分行", "amount_fen": 15_000_000,
+        "expires_on": clock.now().date() + timedelta(days=365)}, clock=clock)
+    reg = ls.register_interest(session, Actor.of(buyer), w.listing.ref, "符合条件", clock=clock)
+    assert svc.holds.hold_of(session, reg.id).cash_fen == 0
+    ls.withdraw_registration(session, Actor.of(buyer), reg.ref, "退出", clock=clock)
+    svc.settle_due_holds(session, clock)
+    assert svc.holds.hold_of(session, reg.id).state == HoldState.RELEASED
+    assert "deposit.released" not in _topics(session, buyer.party_id)
 
 
 def test_smtp_settings_come_from_one_url() -> None:

@@ -374,3 +374,29 @@ def test_form_values_are_escaped_when_shown_again(client):
                                                 id_code="bad"))
     page = r.get_data(as_text=True)
     assert "<script>x</script>" not in page
+
+
+def test_a_member_choosing_a_language_gets_its_emails_in_it(app, session, clock):
+    from exchange.models import User
+    from tests.factories import make_member
+
+    user = make_member(session, clock)
+    session.commit()
+    c = app.test_client()
+    assert sign_in(c, user.email).status_code == 302
+    c.get("/lang/en")
+    session.expire_all()
+    assert session.get(User, user.id).locale == "en"
+    c.get("/lang/zh")
+    session.expire_all()
+    assert session.get(User, user.id).locale == "zh"
+
+
+def test_signing_up_keeps_the_language_for_emails(client, session):
+    from exchange.models import User
+
+    client.get("/lang/en")
+    r = client.post("/signup", data=signup_data(client, email="english.reader@example.com"))
+    assert r.status_code == 302
+    user = session.scalar(sa.select(User).where(User.email == "english.reader@example.com"))
+    assert user.locale == "en"
