@@ -33,3 +33,17 @@ register_topic(
     subject="Deal %(deal)s: your open licence was taken",
     body="A licensee took the open licence of “%(title)s”. Sign the licence contract by %(sign_by)s (Beijing "
          "time).")
+register_topic(
+    "deal.defaulted_buyer", link="/my/deals",
+    subject="Deal %(deal)s: recorded as your default",
+    body="The deal for “%(title)s” is recorded as defaulted by the buyer (not signed or not paid in time); under the "
+         "trading rules the deposit is forfeited.")
+register_topic(
+    "deal.defaulted_seller", link="/my/deals",
+    subject="Deal %(deal)s: the buyer defaulted",
+    body="The buyer of “%(title)s” did not sign or pay in time. The exchange will offer the deal to the runner-up or "
+         "let you relist; you will be told.")
+register_topic(
+    "deal.cancelled", link="/my/deals",
+    subject="Deal %(deal)s called off",
+    body="The deal for “%(title)s” was called off. The deals page gives the reason.")

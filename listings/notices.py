@@ -28,3 +28,21 @@ register_topic(
     body="The seller changed the published terms of “%(title)s” on %(at)s and publicity restarted; it now ends "
          "%(ends)s. Until then you may withdraw and have your deposit refunded, unless you are qualified again under "
          "the new terms.")
+register_topic(
+    "registration.lapsed", link=_REG,
+    subject="Registration %(registration)s lapsed",
+    body="The exchange did not receive the deposit for your registration %(registration)s (“%(title)s”) by the "
+         "deadline, so the registration has lapsed.")
+register_topic(
+    "listing.suspended", link="/listings/%(listing)s",
+    subject="Publicity of %(listing)s suspended",
+    body="The exchange suspended the publicity of “%(title)s”: %(reason)s The days already served count when it "
+         "resumes; your registration stands.")
+register_topic(
+    "listing.resumed", link="/listings/%(listing)s",
+    subject="Publicity of %(listing)s resumed",
+    body="The publicity of “%(title)s” resumed; it now ends %(ends)s.")
+register_topic(
+    "listing.terminated", link=_REG,
+    subject="%(listing)s terminated",
+    body="The exchange terminated “%(title)s”: %(reason)s It will not be traded; any deposit you paid is refunded.")

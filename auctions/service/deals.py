@@ -128,6 +128,10 @@ def _move(session: Session, actor: Actor, deal: Deal, to: DealState, clock: Cloc
                  before={"state": src}, after={"state": to}, reason=reason, clock=clock)
 
 
+def _deal_params(deal: Deal) -> dict[str, str]:
+    return {"deal": deal.ref, "title": deal.listing.title if deal.listing is not None else deal.asset.title}
+
+
 def cancel_deal(session: Session, actor: Actor, deal_ref: str, reason: str, *, clock: Clock) -> Deal:
     """Call a deal off: one not yet in force (the seller did not sign), or one whose buyer defaulted
     and that is being offered to the runner-up or relisted. Idempotent.
@@ -140,6 +144,8 @@ def cancel_deal(session: Session, actor: Actor, deal_ref: str, reason: str, *, c
         return deal
     _move(session, actor, deal, DealState.CANCELLED, clock, clean_text(reason, "reason", max_length=2000,
                                                                          multiline=True))
+    for party_id in (deal.buyer_party_id, deal.seller_party_id):
+        notify(session, party_id=party_id, topic="deal.cancelled", params=_deal_params(deal), clock=clock)
     for hook in ON_DEAL_CANCELLED:
         hook(session, deal, clock)
     return deal
@@ -164,6 +170,9 @@ def record_default(session: Session, actor: Actor, deal_ref: str, reason: str, *
         return deal
     _move(session, actor, deal, DealState.DEFAULTED, clock, clean_text(reason, "reason", max_length=2000,
                                                                          multiline=True))
+    notify(session, party_id=deal.buyer_party_id, topic="deal.defaulted_buyer", params=_deal_params(deal), clock=clock)
+    notify(session, party_id=deal.seller_party_id, topic="deal.defaulted_seller", params=_deal_params(deal),
+           clock=clock)
     from auctions.models import AuctionBidder
 
     if deal.registration_id:

@@ -16,8 +16,10 @@ from exchange.clock import Clock, end_of_local_day_utc
 from exchange.errors import NotFoundError, RuleViolationError, StateError, ValidationError
 from exchange.models import Party
 from exchange.money import Money
+from exchange.notifications import deadline as shown_deadline, notify
 from exchange.refs import next_reference
 from exchange.text import clean_text
+import listings.notices  # noqa: F401  (registers the topics)
 from listings import domain as d
 from listings.models import Asset, BuyerRegistration, Listing
 from listings.service.common import (
@@ -278,6 +280,7 @@ def suspend_listing(session: Session, actor: Actor, ref: str, reason: str, *, cl
     listing.suspended_on = today(clock)
     _transition(session, actor, listing, d.ListingState.SUSPENDED, clock, reason=reason,
                 extra={"days_served": listing.days_served})
+    _tell_registrants(session, listing, "listing.suspended", clock, reason=reason)
     return listing
 
 
@@ -296,6 +299,7 @@ def resume_listing(session: Session, actor: Actor, ref: str, reason: str, *, clo
     listing.suspended_on = None
     _transition(session, actor, listing, d.ListingState.PUBLISHED, clock, reason=reason,
                 extra={"publicity_end": listing.publicity_end})
+    _tell_registrants(session, listing, "listing.resumed", clock, ends=shown_deadline(listing.publicity_ends_at))
     return listing
 
 
@@ -305,9 +309,21 @@ def terminate_listing(session: Session, actor: Actor, ref: str, reason: str, *, 
     if listing.state == d.ListingState.SOLD:
         raise StateError("A sold listing ends with its deal, not by termination.", code="invalid_transition",
                          details={"from": listing.state.value, "to": d.ListingState.TERMINATED.value})
-    _transition(session, actor, listing, d.ListingState.TERMINATED, clock,
-                reason=clean_text(reason, "reason", max_length=2000, multiline=True))
+    reason = clean_text(reason, "reason", max_length=2000, multiline=True)
+    standing = [r for r in listing.registrations if r.state in d.STANDING_REGISTRATION_STATES]
+    _transition(session, actor, listing, d.ListingState.TERMINATED, clock, reason=reason)
+    _tell_registrants(session, listing, "listing.terminated", clock, registrations=standing, reason=reason)
     return listing
+
+
+def _tell_registrants(session: Session, listing: Listing, topic: str, clock: Clock, *,
+                      registrations: list | None = None, **params: str) -> None:
+    """A notice to every buyer whose registration still stands (or to those given)."""
+    regs = registrations if registrations is not None else [
+        r for r in listing.registrations if r.state in d.STANDING_REGISTRATION_STATES]
+    for r in regs:
+        notify(session, party_id=r.buyer_party_id, topic=topic, clock=clock,
+               params={"registration": r.ref, "listing": listing.ref, "title": listing.title, **params})
 
 
 def withdraw_listing(session: Session, actor: Actor, ref: str, reason: str, *, clock: Clock) -> Listing:
@@ -378,6 +394,8 @@ def _lapse_unpaid(session: Session, listing: Listing, clock: Clock) -> None:
             d.check_registration_transition(r.state, d.RegistrationState.LAPSED)
             r.state = d.RegistrationState.LAPSED
             r.decided_at = now
+            notify(session, party_id=r.buyer_party_id, topic="registration.lapsed", clock=clock,
+                   params={"registration": r.ref, "title": listing.title})
             record_event(session, actor=Actor.system("deadline"), action="registration.lapsed",
                          subject_type="registration", subject_ref=r.ref, before={"state": "pending_deposit"},
                          after={"state": "lapsed"}, reason="deposit not paid by the deadline", clock=clock)

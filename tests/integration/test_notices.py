@@ -319,3 +319,44 @@ def test_the_inbox_is_newest_first_by_time(app, session, clock):
     with app.test_request_context("/"), force_locale("en"):
         items, meta = nt.notices_page(session, party)
     assert [n.subject[-5:] for n in items[:2]] == [" LATE", "EARLY"] and meta["total"] == 2
+
+
+def test_listing_events_tell_the_buyers_whose_registrations_stand(app, session, clock):
+    w = sw.build(session, clock, buyers=3)
+    paid, unpaid, gone = w.regs
+    sw.pay_deposit(session, w, paid)
+    ls.withdraw_registration(session, w.actor(w.buyers[2]), gone.ref, "退出", clock=clock)
+    ls.suspend_listing(session, w.op_actor, w.listing.ref, "权属争议待核实。", clock=clock)
+    clock.advance(days=2)
+    ls.resume_listing(session, w.op_actor, w.listing.ref, "争议已解决。", clock=clock)
+    assert _topics(session, w.buyers[0].party_id) == ["listing.suspended", "listing.resumed"]
+    assert _topics(session, w.buyers[2].party_id) == []  # withdrawn: nothing stands
+    with app.test_request_context("/"), force_locale("zh"):
+        suspended = nt.notices_page(session, w.buyers[0].party_id)[0][1]
+    assert "权属争议待核实。" in suspended.body and suspended.link == f"/listings/{w.listing.ref}"
+    # The unpaid one lapses when its deadline passes (on the next request or job).
+    clock.set(unpaid.deposit_due_at + timedelta(seconds=1))
+    ls.apply_due(session, ls.load_listing(session, w.listing.ref, for_update=True), clock)
+    assert _topics(session, w.buyers[1].party_id)[-1] == "registration.lapsed"
+
+
+def test_termination_tells_the_registered_buyers(session, clock):
+    w = sw.build(session, clock, buyers=2)
+    ls.terminate_listing(session, w.op_actor, w.listing.ref, "转让方主体资格存疑。", clock=clock)
+    for buyer in w.buyers:
+        assert _topics(session, buyer.party_id) == ["listing.terminated"]
+
+
+def test_a_default_tells_both_parties(session, clock):
+    from auctions import service as asvc
+
+    w = sw.build(session, clock, buyers=2)
+    deal = sw.auction_deal(session, w)
+    asvc.deals.record_default(session, w.op_actor, deal.ref, "未按期签约", clock=clock)
+    buyer = deal.buyer_party_id
+    told = _topics(session, buyer)
+    assert told.index("deal.struck_buyer") < told.index("deal.defaulted_buyer")
+    assert _topics(session, w.seller.party_id)[-1] == "deal.defaulted_seller"
+    asvc.deals.cancel_deal(session, w.op_actor, deal.ref, "转给次高出价人", clock=clock)
+    assert _topics(session, w.seller.party_id)[-1] == "deal.cancelled" and _topics(session, buyer)[-1] == \
+        "deal.cancelled"
