@@ -36,14 +36,18 @@ register_topic(
 register_topic(
     "deal.defaulted_buyer", link="/my/deals",
     subject="Deal %(deal)s: recorded as your default",
-    body="The deal for “%(title)s” is recorded as defaulted by the buyer (not signed or not paid in time); under the "
-         "trading rules the deposit is forfeited.")
+    body="The exchange recorded the deal for “%(title)s” as defaulted on the buyer's side.")
 register_topic(
     "deal.defaulted_seller", link="/my/deals",
     subject="Deal %(deal)s: the buyer defaulted",
-    body="The buyer of “%(title)s” did not sign or pay in time. The exchange will offer the deal to the runner-up or "
-         "let you relist; you will be told.")
+    body="The exchange recorded the deal for “%(title)s” as defaulted on the buyer's side. You will be told what "
+         "happens next.")
 register_topic(
     "deal.cancelled", link="/my/deals",
     subject="Deal %(deal)s called off",
-    body="The deal for “%(title)s” was called off. The deals page gives the reason.")
+    body="The deal for “%(title)s” was called off.")
+register_topic(
+    "auction.rescheduled", link="/auctions/%(auction)s",
+    subject="Auction %(auction)s rescheduled",
+    body="Bidding for “%(title)s” now starts at %(starts)s (Beijing time). Your bidder number is still "
+         "%(bidder_no)s.")

@@ -191,7 +191,8 @@ class OutboxMessage(Base):
     mails_sent: Mapped[int] = mapped_column(default=0)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a sender is mailing it until then
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(32))  # the sending run (a random token)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())  # ...that may mail it until then
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # given up: stays in the inbox only
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 

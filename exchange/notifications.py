@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -159,9 +161,10 @@ def smtp_settings(config: Mapping[str, Any]) -> SmtpSettings | None:
 #: A notice not mailed within this time is not mailed at all (it stays in the inbox): switching
 #: SMTP on, or a long outage, must not flood members with deadlines long past.
 MAX_AGE = timedelta(days=2)
-#: Passing failures are retried this many times, waiting longer each time, then given up.
+#: Tries (each claim counts, so a sender that keeps crashing gives up too), waiting longer each time.
 MAX_ATTEMPTS = 8
-#: A claimed batch is another sender's until then (a sender that died releases it this way).
+#: A claimed notice is its sender's until then; a sender stops starting new mails well before, and
+#: one that died releases its batch this way.
 CLAIM = timedelta(minutes=10)
 
 
@@ -174,7 +177,7 @@ class _Outcome:
     mails: list[EmailMessage]
     sent: int = 0
     errors: list[str] = field(default_factory=list)
-    permanent: bool = False  # refused for good (or cannot be built): do not try again
+    permanent: bool = False  # refused for good (or cannot be sent at all): do not try again
 
 
 def _email(msg: OutboxMessage, user: User, s: SmtpSettings, base_url: str, default_locale: str,
@@ -194,22 +197,27 @@ def _email(msg: OutboxMessage, user: User, s: SmtpSettings, base_url: str, defau
     return mail
 
 
-def _claim(session: Session, clock: Clock, s: SmtpSettings, limit: int) -> dict[int, _Outcome]:
-    """Take a batch of due notices, give up the stale ones, and build their mails (one per active
+def _undelivered() -> sa.ColumnElement[bool]:
+    return sa.and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+
+
+def _claim(session: Session, clock: Clock, s: SmtpSettings, limit: int, token: str) -> dict[int, _Outcome]:
+    """Give up the stale notices, then take a batch of due ones and build their mails (one per active
     user of the party, in that user's language)."""
     now = clock.now()
-    due = sa.and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None),
+    # In one statement, so a backlog of old notices never crowds fresh ones out of the batch.
+    session.execute(sa.update(OutboxMessage).where(_undelivered(), OutboxMessage.created_at < now - MAX_AGE)
+                    .values(failed_at=now, last_error="too old to mail; left in the inbox")
+                    .execution_options(synchronize_session=False))
+    due = sa.and_(_undelivered(),
                   sa.or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
                   sa.or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now))
     batch = list(session.scalars(sa.select(OutboxMessage).where(due).order_by(OutboxMessage.id).limit(limit)
-                                 .with_for_update(skip_locked=True)))
+                                 .with_for_update(skip_locked=True).execution_options(populate_existing=True)))
     base_url = current_app.config.get("PUBLIC_BASE_URL", "")
     default_locale = current_app.config.get("BABEL_DEFAULT_LOCALE", "zh")
     claimed: dict[int, _Outcome] = {}
     for msg in batch:
-        if now - msg.created_at > MAX_AGE:
-            msg.failed_at, msg.last_error = now, "too old to mail; left in the inbox"
-            continue
         users = list(session.scalars(sa.select(User).where(User.party_id == msg.recipient_party_id,
                                                            User.is_active.is_(True)).order_by(User.id)))
         if not users:
@@ -220,7 +228,7 @@ def _claim(session: Session, clock: Clock, s: SmtpSettings, limit: int) -> dict[
         except Exception as exc:  # noqa: BLE001 - a notice that cannot be built must not stop the others
             msg.failed_at, msg.last_error = now, f"cannot build the mail: {exc}"
             continue
-        msg.claimed_until = now + CLAIM
+        msg.claimed_by, msg.claimed_until, msg.attempts = token, now + CLAIM, msg.attempts + 1
         claimed[msg.id] = _Outcome(mails)
     return claimed
 
@@ -238,66 +246,96 @@ def _connect(s: SmtpSettings) -> smtplib.SMTP:
     return conn
 
 
-def _send(s: SmtpSettings, claimed: dict[int, _Outcome]) -> None:
-    """Mail what was claimed, with no database transaction open."""
-    try:
-        conn = _connect(s)
-    except (smtplib.SMTPException, OSError) as exc:
-        log.warning("cannot reach the mail server %s:%s: %s", s.host, s.port, exc)
-        for outcome in claimed.values():
-            outcome.errors.append(f"mail server: {exc}")
-        return
-    try:
-        for outcome in claimed.values():
-            for mail in outcome.mails:
-                try:
-                    conn.send_message(mail)
-                    outcome.sent += 1
-                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPNotSupportedError, ValueError) as exc:
-                    outcome.errors.append(f"{mail['To']}: {exc}")
-                    outcome.permanent = True
-                except (smtplib.SMTPException, OSError) as exc:
-                    outcome.errors.append(f"{mail['To']}: {exc}")
-    finally:
+def _send_one(conn: smtplib.SMTP, outcome: _Outcome) -> None:
+    """Mail one notice to its users; a refusal with a 5xx code is for good, anything else passes."""
+    for mail in outcome.mails:
         try:
-            conn.quit()
-        except (smtplib.SMTPException, OSError):
-            conn.close()
+            conn.send_message(mail)
+            outcome.sent += 1
+        except smtplib.SMTPRecipientsRefused as exc:  # greylisting answers 4xx: try again later
+            outcome.errors.append(f"{mail['To']}: {exc.recipients}")
+            outcome.permanent |= all(code >= 500 for code, _ in exc.recipients.values())
+        except smtplib.SMTPResponseException as exc:
+            outcome.errors.append(f"{mail['To']}: {exc.smtp_code} {exc.smtp_error!r}")
+            outcome.permanent |= exc.smtp_code >= 500
+        except (smtplib.SMTPException, OSError) as exc:
+            outcome.errors.append(f"{mail['To']}: {exc}")
+        except Exception as exc:  # noqa: BLE001 - not the server's doing: this mail cannot be sent at all
+            outcome.errors.append(f"{mail['To']}: {exc!r}")
+            outcome.permanent = True
 
 
-def _record(session: Session, clock: Clock, claimed: dict[int, _Outcome]) -> dict[str, int]:
+def _record(session: Session, clock: Clock, msg_id: int, token: str, outcome: _Outcome | None) -> str | None:
+    """Record one notice's outcome, if it is still this sender's (a lease that ran out may have passed
+    it to another sender). ``None``: not tried after all; the claim is handed back."""
     now = clock.now()
-    counts = {"sent": 0, "retry": 0, "failed": 0}
-    for msg_id, outcome in claimed.items():
-        msg = session.get(OutboxMessage, msg_id, with_for_update=True)
-        msg.claimed_until = None
-        msg.attempts += 1
-        msg.last_error = "; ".join(outcome.errors)[:2000] or None
-        if outcome.sent:
-            # Mailed to some of the party's users: done. Trying again would mail the others twice.
-            msg.sent_at, msg.mails_sent = now, outcome.sent
-            counts["sent"] += 1
-        elif outcome.permanent or msg.attempts >= MAX_ATTEMPTS:
-            msg.failed_at = now
-            counts["failed"] += 1
-        else:
-            msg.next_attempt_at = now + _backoff(msg.attempts)
-            counts["retry"] += 1
-    session.flush()
-    return counts
+    msg = session.get(OutboxMessage, msg_id, with_for_update=True, populate_existing=True)
+    if msg is None or msg.claimed_by != token or msg.sent_at is not None or msg.failed_at is not None:
+        return None
+    msg.claimed_by = msg.claimed_until = None
+    if outcome is None:
+        msg.attempts -= 1
+        return None
+    msg.last_error = "; ".join(outcome.errors)[:2000] or None
+    if outcome.sent:
+        # Mailed to some of the party's users: done. Trying again would mail the others twice.
+        msg.sent_at, msg.mails_sent = now, outcome.sent
+        return "sent"
+    if outcome.permanent or msg.attempts >= MAX_ATTEMPTS:
+        msg.failed_at = now
+        return "failed"
+    msg.next_attempt_at = now + _backoff(msg.attempts)
+    return "retry"
 
 
 def deliver_notices(session: Session, clock: Clock, *, limit: int = 100) -> dict[str, int]:
     """Mail due notices when ``SMTP_URL`` is set; without it nothing is sent (members read notices in
-    their inbox). Claimed rows are taken with SKIP LOCKED and leased, so two senders never mail the
-    same notice. This job commits part-way on purpose: the mail server's pace must not hold the
-    database (on SQLite every transaction takes the write lock)."""
+    their inbox).
+
+    This job commits part-way on purpose, because the mail server's pace must not hold the database
+    (on SQLite every transaction takes the write lock): it claims a batch and commits, then mails one
+    notice at a time with no transaction open, committing each outcome as soon as it is known. A
+    claim is leased to this run (``claimed_by``); whatever it has not started when its lease nears
+    its end, or when something unexpected stops it, is handed back.
+    """
+    counts = {"sent": 0, "retry": 0, "failed": 0}
     settings = smtp_settings(current_app.config)
     if settings is None:
-        return {"sent": 0, "retry": 0, "failed": 0}
-    claimed = _claim(session, clock, settings, limit)
+        return counts
+    token = uuid.uuid4().hex
+    claimed = _claim(session, clock, settings, limit, token)
     session.commit()
     if not claimed:
-        return {"sent": 0, "retry": 0, "failed": 0}
-    _send(settings, claimed)
-    return _record(session, clock, claimed)
+        return counts
+    started = time.monotonic()
+    pending = list(claimed)
+    try:
+        try:
+            conn = _connect(settings)
+        except (smtplib.SMTPException, OSError) as exc:
+            log.warning("cannot reach the mail server %s:%s: %s", settings.host, settings.port, exc)
+            for msg_id in pending:
+                claimed[msg_id].errors.append(f"mail server: {exc}")
+                result = _record(session, clock, msg_id, token, claimed[msg_id])
+                if result:
+                    counts[result] += 1
+            pending = []
+            return counts
+        try:
+            while pending and time.monotonic() - started < CLAIM.total_seconds() * 0.8:
+                msg_id = pending.pop(0)
+                _send_one(conn, claimed[msg_id])
+                result = _record(session, clock, msg_id, token, claimed[msg_id])
+                session.commit()
+                if result:
+                    counts[result] += 1
+        finally:
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()
+    finally:
+        for msg_id in pending:  # not started: hand the claims back at once
+            _record(session, clock, msg_id, token, None)
+        session.commit()
+    return counts

@@ -36,8 +36,8 @@ register_topic(
 register_topic(
     "listing.suspended", link="/listings/%(listing)s",
     subject="Publicity of %(listing)s suspended",
-    body="The exchange suspended the publicity of “%(title)s”: %(reason)s The days already served count when it "
-         "resumes; your registration stands.")
+    body="The exchange suspended the publicity of “%(title)s”. The days already served count when it resumes; your "
+         "registration stands.")
 register_topic(
     "listing.resumed", link="/listings/%(listing)s",
     subject="Publicity of %(listing)s resumed",
@@ -45,4 +45,17 @@ register_topic(
 register_topic(
     "listing.terminated", link=_REG,
     subject="%(listing)s terminated",
-    body="The exchange terminated “%(title)s”: %(reason)s It will not be traded; any deposit you paid is refunded.")
+    body="The exchange terminated “%(title)s”. It will not be traded; any deposit you paid is refunded.")
+# The seller hears of its own listing's suspension, resumption and termination, with the exchange's reason.
+register_topic(
+    "listing.suspended_seller", link="/my/listings",
+    subject="Publicity of %(listing)s suspended",
+    body="The exchange suspended the publicity of “%(title)s”: %(reason)s")
+register_topic(
+    "listing.resumed_seller", link="/my/listings",
+    subject="Publicity of %(listing)s resumed",
+    body="The publicity of “%(title)s” resumed; it now ends %(ends)s.")
+register_topic(
+    "listing.terminated_seller", link="/my/listings",
+    subject="%(listing)s terminated",
+    body="The exchange terminated “%(title)s”: %(reason)s")

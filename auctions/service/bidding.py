@@ -141,6 +141,11 @@ def reschedule_auction(session: Session, actor: Actor, ref: str, schedule: Sched
     session.flush()
     record_event(session, actor=actor, action="auction.rescheduled", subject_type="auction", subject_ref=a.ref,
                  before=before, after={"starts_at": a.starts_at, "effective_end_at": a.effective_end_at}, clock=clock)
+    if a.starts_at != before["starts_at"]:
+        for b in a.bidders:
+            notify(session, party_id=b.party_id, topic="auction.rescheduled", clock=clock,
+                   params={"auction": a.ref, "title": a.listing.title, "starts": when(a.starts_at),
+                           "bidder_no": b.bidder_no})
     return a
 
 

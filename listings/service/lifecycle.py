@@ -280,7 +280,8 @@ def suspend_listing(session: Session, actor: Actor, ref: str, reason: str, *, cl
     listing.suspended_on = today(clock)
     _transition(session, actor, listing, d.ListingState.SUSPENDED, clock, reason=reason,
                 extra={"days_served": listing.days_served})
-    _tell_registrants(session, listing, "listing.suspended", clock, reason=reason)
+    _tell_registrants(session, listing, "listing.suspended", clock)  # the exchange's reason stays with the seller
+    _tell_seller(session, listing, "listing.suspended_seller", clock, reason=reason)
     return listing
 
 
@@ -299,7 +300,18 @@ def resume_listing(session: Session, actor: Actor, ref: str, reason: str, *, clo
     listing.suspended_on = None
     _transition(session, actor, listing, d.ListingState.PUBLISHED, clock, reason=reason,
                 extra={"publicity_end": listing.publicity_end})
-    _tell_registrants(session, listing, "listing.resumed", clock, ends=shown_deadline(listing.publicity_ends_at))
+    # A deposit deadline that fell during the suspension would lapse a buyer the moment publicity
+    # resumes: those still owing their deposit get until the new end of publicity.
+    for r in listing.registrations:
+        if r.state == d.RegistrationState.PENDING_DEPOSIT and r.deposit_due_at < listing.publicity_ends_at:
+            before = r.deposit_due_at
+            r.deposit_due_at = listing.publicity_ends_at
+            record_event(session, actor=actor, action="registration.deadline_moved", subject_type="registration",
+                         subject_ref=r.ref, before={"deposit_due_at": before},
+                         after={"deposit_due_at": r.deposit_due_at}, reason="publicity resumed", clock=clock)
+    ends = shown_deadline(listing.publicity_ends_at)
+    _tell_registrants(session, listing, "listing.resumed", clock, ends=ends)
+    _tell_seller(session, listing, "listing.resumed_seller", clock, ends=ends)
     return listing
 
 
@@ -312,8 +324,14 @@ def terminate_listing(session: Session, actor: Actor, ref: str, reason: str, *, 
     reason = clean_text(reason, "reason", max_length=2000, multiline=True)
     standing = [r for r in listing.registrations if r.state in d.STANDING_REGISTRATION_STATES]
     _transition(session, actor, listing, d.ListingState.TERMINATED, clock, reason=reason)
-    _tell_registrants(session, listing, "listing.terminated", clock, registrations=standing, reason=reason)
+    _tell_registrants(session, listing, "listing.terminated", clock, registrations=standing)
+    _tell_seller(session, listing, "listing.terminated_seller", clock, reason=reason)
     return listing
+
+
+def _tell_seller(session: Session, listing: Listing, topic: str, clock: Clock, **params: str) -> None:
+    notify(session, party_id=listing.seller_party_id, topic=topic, clock=clock,
+           params={"listing": listing.ref, "title": listing.title, **params})
 
 
 def _tell_registrants(session: Session, listing: Listing, topic: str, clock: Clock, *,

@@ -83,6 +83,9 @@ class FakeSmtp:
     sent: list = []
     refuse: set = set()
     flaky: set = set()
+    greylist: set = set()
+    explode: set = set()
+    on_send = None
     down = False
 
     def __init__(self, host, port, timeout=None):  # type: ignore[no-untyped-def]
@@ -97,6 +100,12 @@ class FakeSmtp:
         pass
 
     def send_message(self, mail):  # type: ignore[no-untyped-def]
+        if FakeSmtp.on_send is not None:
+            FakeSmtp.on_send(mail)
+        if mail["To"] in FakeSmtp.explode:
+            raise UnicodeEncodeError("ascii", "地址", 0, 1, "not a mailbox this server takes")
+        if mail["To"] in FakeSmtp.greylist:
+            raise smtplib.SMTPRecipientsRefused({mail["To"]: (450, b"greylisted, try again later")})
         if mail["To"] in FakeSmtp.refuse:
             raise smtplib.SMTPRecipientsRefused({mail["To"]: (550, b"no such user")})
         if mail["To"] in FakeSmtp.flaky:
@@ -113,6 +122,7 @@ class FakeSmtp:
 @pytest.fixture()
 def smtp(app, monkeypatch):  # type: ignore[no-untyped-def]
     FakeSmtp.sent, FakeSmtp.refuse, FakeSmtp.flaky, FakeSmtp.down = [], set(), set(), False
+    FakeSmtp.greylist, FakeSmtp.explode, FakeSmtp.on_send = set(), set(), None
     monkeypatch.setattr(nt.smtplib, "SMTP", FakeSmtp)
     monkeypatch.setitem(app.config, "SMTP_URL", "smtp://robot:s%40cret@mail.example.com:587?starttls=1")
     return FakeSmtp
@@ -235,6 +245,45 @@ def test_a_claimed_notice_is_left_to_its_sender(app, session, clock, smtp):
     assert _deliver(app, session, clock)["sent"] == 1
 
 
+def test_greylisting_is_retried_and_an_unexpected_error_stops_only_its_notice(app, session, clock, smtp):
+    w = _qualified(session, clock, buyers=3)
+    smtp.greylist, smtp.explode = {w.buyers[0].email}, {w.buyers[1].email}
+    assert _deliver(app, session, clock) == {"sent": 1, "retry": 1, "failed": 1}
+    assert _row(session, w.buyers[0].party_id).next_attempt_at is not None
+    assert "UnicodeEncodeError" in _row(session, w.buyers[1].party_id).last_error
+    assert [m["To"] for m in smtp.sent] == [w.buyers[2].email]
+
+
+def test_a_notice_deleted_or_taken_over_meanwhile_is_left_alone(app, session, clock, smtp):
+    w = _qualified(session, clock, buyers=2)
+    gone, taken = _row(session, w.buyers[0].party_id).id, _row(session, w.buyers[1].party_id).id
+
+    def meanwhile(mail):  # type: ignore[no-untyped-def]
+        if mail["To"] == w.buyers[0].email:
+            session.execute(sa.delete(OutboxMessage).where(OutboxMessage.id == gone))
+            session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == taken)
+                            .values(claimed_by="another-sender"))
+            session.commit()
+
+    smtp.on_send = meanwhile
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 0, "failed": 0}
+    session.expire_all()
+    row = session.get(OutboxMessage, taken)
+    assert row.claimed_by == "another-sender" and row.sent_at is None  # the other sender records it
+
+
+def test_a_run_out_of_time_hands_its_claims_back(app, session, clock, smtp, monkeypatch):
+    w = _qualified(session, clock, buyers=2)
+    monkeypatch.setattr(nt, "CLAIM", timedelta(0))
+    assert _deliver(app, session, clock) == {"sent": 0, "retry": 0, "failed": 0} and smtp.sent == []
+    rows = [_row(session, b.party_id) for b in w.buyers]
+    assert [(r.claimed_by, r.attempts) for r in rows] == [(None, 0), (None, 0)]
+    monkeypatch.undo()
+    monkeypatch.setitem(app.config, "SMTP_URL", "smtp://mail.example.com")
+    monkeypatch.setattr(nt.smtplib, "SMTP", FakeSmtp)
+    assert _deliver(app, session, clock)["sent"] == 2
+
+
 def test_without_smtp_nothing_is_mailed_and_notices_stay_in_the_inbox(app, session, clock, monkeypatch):
     monkeypatch.setitem(app.config, "SMTP_URL", "")
     w = _qualified(session, clock, buyers=1)
@@ -331,10 +380,16 @@ def test_listing_events_tell_the_buyers_whose_registrations_stand(app, session, 
     ls.resume_listing(session, w.op_actor, w.listing.ref, "争议已解决。", clock=clock)
     assert _topics(session, w.buyers[0].party_id) == ["listing.suspended", "listing.resumed"]
     assert _topics(session, w.buyers[2].party_id) == []  # withdrawn: nothing stands
+    assert _topics(session, w.seller.party_id) == ["listing.suspended_seller", "listing.resumed_seller"]
     with app.test_request_context("/"), force_locale("zh"):
         suspended = nt.notices_page(session, w.buyers[0].party_id)[0][1]
-    assert "权属争议待核实。" in suspended.body and suspended.link == f"/listings/{w.listing.ref}"
-    # The unpaid one lapses when its deadline passes (on the next request or job).
+        to_seller = nt.notices_page(session, w.seller.party_id)[0][1]
+    # The exchange's reason goes to the seller, not to the buyers.
+    assert "权属争议" not in suspended.body and suspended.link == f"/listings/{w.listing.ref}"
+    assert "权属争议待核实。" in to_seller.body
+    # The unpaid one got until the new end of publicity, and lapses when that passes.
+    session.refresh(unpaid)
+    assert unpaid.deposit_due_at == w.listing.publicity_ends_at
     clock.set(unpaid.deposit_due_at + timedelta(seconds=1))
     ls.apply_due(session, ls.load_listing(session, w.listing.ref, for_update=True), clock)
     assert _topics(session, w.buyers[1].party_id)[-1] == "registration.lapsed"
@@ -345,6 +400,35 @@ def test_termination_tells_the_registered_buyers(session, clock):
     ls.terminate_listing(session, w.op_actor, w.listing.ref, "转让方主体资格存疑。", clock=clock)
     for buyer in w.buyers:
         assert _topics(session, buyer.party_id) == ["listing.terminated"]
+    assert _topics(session, w.seller.party_id) == ["listing.terminated_seller"]
+
+
+def test_a_deadline_that_passed_during_a_suspension_is_moved(session, clock):
+    w = sw.build(session, clock, buyers=1)
+    reg = w.regs[0]
+    ls.suspend_listing(session, w.op_actor, w.listing.ref, "核实中", clock=clock)
+    clock.set(reg.deposit_due_at + timedelta(days=3))
+    ls.resume_listing(session, w.op_actor, w.listing.ref, "核实完毕", clock=clock)
+    ls.apply_due(session, ls.load_listing(session, w.listing.ref, for_update=True), clock)
+    session.refresh(reg)
+    assert reg.state.value == "pending_deposit" and reg.deposit_due_at == w.listing.publicity_ends_at > clock.now()
+    assert "registration.lapsed" not in _topics(session, w.buyers[0].party_id)
+
+
+def test_a_rescheduled_auction_tells_its_bidders(session, clock):
+    from auctions import service as asvc
+    from auctions.models import Auction
+
+    w = sw.build(session, clock, buyers=2)
+    for reg in w.regs:
+        sw.pay_deposit(session, w, reg)
+        sw.qualify(session, w, reg)
+    sw.end_publicity(session, w)
+    a = session.scalar(sa.select(Auction).where(Auction.listing_id == w.listing.id))
+    asvc.reschedule_auction(session, w.op_actor, a.ref, asvc.Schedule(starts_at=a.starts_at + timedelta(days=1)),
+                            clock=clock)
+    for buyer in w.buyers:
+        assert _topics(session, buyer.party_id)[-2:] == ["auction.invited", "auction.rescheduled"]
 
 
 def test_a_default_tells_both_parties(session, clock):
