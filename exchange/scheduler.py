@@ -2,7 +2,9 @@
 
 Correctness never waits for the scheduler: deadlines are checked when requests
 arrive, and jobs only catch up. Every job runs in one transaction, committed by
-``run_job``, and is safe to run twice or late. In production the scheduler is
+``run_job``, and is safe to run twice or late. One exception: mailing notices
+(``exchange.notifications.deliver_notices``) commits part-way, so that a slow
+mail server never holds the database. In production the scheduler is
 its own process (``exchange scheduler``); only one should run, although the
 jobs lock what they touch so a second one does no harm.
 """
