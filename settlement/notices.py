@@ -14,3 +14,14 @@ register_topic(
     subject="Deposit forfeited: %(registration)s",
     body="The deposit of %(amount)s for registration %(registration)s (“%(title)s”) is forfeited under the trading "
          "rules. The settlement page gives the reason.")
+register_topic(
+    "payment.due", link="/my/settlement",
+    subject="Deal %(deal)s: pay %(amount)s by %(due)s",
+    body="The contract for “%(title)s” is in force. Pay %(amount)s to the exchange's settlement account by %(due)s "
+         "(Beijing time, end of day), quoting %(deal)s; the settlement page shows the account.")
+register_topic(
+    "payment.plan", link="/my/settlement",
+    subject="Deal %(deal)s: first payment %(amount)s by %(due)s",
+    body="The price for “%(title)s” (%(total)s) is due in %(count)d payments. The first, %(amount)s, is due by "
+         "%(due)s (Beijing time, end of day), quoting %(deal)s; the settlement page shows the account and every due "
+         "date.")

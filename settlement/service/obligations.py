@@ -22,6 +22,7 @@ from exchange.calendar_store import get_calendar
 from exchange.clock import Clock, local_date
 from exchange.errors import NotFoundError, RuleViolationError, StateError, ValidationError
 from exchange.money import Money
+from exchange.notifications import money, notify
 from auctions.models import Deal, DealState
 from settlement.domain import (
     CreditEventKind,
@@ -202,6 +203,14 @@ def _write_obligations(session: Session, deal: Deal, st: DealSettlement, rows: l
                                       currency=st.currency, state=ObligationState.OPEN, created_at=now))
     session.flush()
     session.expire(st, ["obligations"])
+    if rows:
+        _seq, first_due, first_amount, _provisional = rows[0]
+        title = deal.listing.title if deal.listing is not None else deal.asset.title
+        params = {"deal": deal.ref, "title": title, "amount": money(first_amount, st.currency),
+                  "due": first_due.isoformat(), "count": len(rows),
+                  "total": money(sum(r[2] for r in rows), st.currency)}
+        notify(session, party_id=deal.buyer_party_id, topic="payment.due" if len(rows) == 1 else "payment.plan",
+               params=params, clock=clock)
 
 
 def set_instalment_plan(session: Session, actor: Actor, deal_ref: str, plan: dict[str, Any], *,

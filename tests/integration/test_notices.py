@@ -444,3 +444,23 @@ def test_a_default_tells_both_parties(session, clock):
     asvc.deals.cancel_deal(session, w.op_actor, deal.ref, "转给次高出价人", clock=clock)
     assert _topics(session, w.seller.party_id)[-1] == "deal.cancelled" and _topics(session, buyer)[-1] == \
         "deal.cancelled"
+
+
+def test_a_deal_in_force_tells_the_buyer_what_to_pay_and_by_when(app, session, clock):
+    from settlement.models import PaymentObligation
+
+    w = sw.build(session, clock, buyers=2)
+    deal = sw.auction_deal(session, w)
+    sw.in_force(session, w, deal)
+    assert _topics(session, deal.buyer_party_id)[-1] == "payment.due"
+    ob = session.scalars(sa.select(PaymentObligation).where(PaymentObligation.deal_id == deal.id)).one()
+    with app.test_request_context("/"), force_locale("en"):
+        n = nt.notices_page(session, deal.buyer_party_id)[0][0]
+    assert n.subject == f"Deal {deal.ref}: pay {nt.money(ob.amount_fen)} by {ob.due_on.isoformat()}"
+    assert deal.ref in n.body and n.link == "/my/settlement"
+    # A new instalment plan tells the plan's first payment.
+    svc.set_instalment_plan(session, w.op_actor, deal.ref, {"count": 3}, clock=clock)
+    assert _topics(session, deal.buyer_party_id)[-1] == "payment.plan"
+    with app.test_request_context("/"), force_locale("zh"):
+        plan = nt.notices_page(session, deal.buyer_party_id)[0][0]
+    assert "分 3 期支付" in plan.body
