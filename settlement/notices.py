@@ -25,3 +25,12 @@ register_topic(
     body="The price for “%(title)s” (%(total)s) is due in %(count)d payments. The first, %(amount)s, is due by "
          "%(due)s (Beijing time, end of day), quoting %(deal)s; the settlement page shows the account and every due "
          "date.")
+register_topic(
+    "payment.overdue", link="/my/settlement",
+    subject="Deal %(deal)s: %(amount)s overdue",
+    body="%(amount)s for “%(title)s” was due by %(due)s and has not reached the exchange. Pay it now, quoting "
+         "%(deal)s: a payment left unpaid past the grace period is recorded as the buyer's default.")
+register_topic(
+    "payout.made", link="/my/settlement",
+    subject="Deal %(deal)s: %(amount)s paid out to you",
+    body="The price of “%(title)s” was released to you: %(amount)s after the exchange's fee of %(fee)s.")

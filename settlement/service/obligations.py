@@ -357,6 +357,10 @@ def flag_overdue(session: Session, clock: Clock) -> dict[str, int]:
                     flagged += 1
                     log_event(session, SYSTEM, "obligation.overdue", "deal", deal.ref, clock,
                               after={"seq": ob.seq, "due_on": ob.due_on, "outstanding_fen": ob.amount_fen - ob.paid_fen})
+                    notify(session, party_id=deal.buyer_party_id, topic="payment.overdue", clock=clock,
+                           params={"deal": deal.ref, "amount": money(ob.amount_fen - ob.paid_fen, ob.currency),
+                                   "due": ob.due_on.isoformat(),
+                                   "title": deal.listing.title if deal.listing is not None else deal.asset.title})
                     credit.record_credit_event(session, deal.buyer_party_id, CreditEventKind.LATE_PAYMENT, on,
                                                source_key=f"late:{deal.ref}:{ob.seq}", recorded_by=SYSTEM.label,
                                                clock=clock, deal_id=deal.id, note=f"payment {ob.seq} overdue")

@@ -9,6 +9,7 @@ from exchange.actors import Actor
 from exchange.clock import Clock
 from exchange.errors import ConflictError, RuleViolationError, StateError, ValidationError
 from exchange.money import Money
+from exchange.notifications import money, notify
 from exchange.refs import next_reference
 from exchange.text import clean_text
 from settlement.domain import payout_to_seller, refund as refund_postings
@@ -89,6 +90,10 @@ def pay_out(session: Session, actor: Actor, deal_ref: str, *, clock: Clock) -> D
                                                       paid_to=ledger.cash_key(seller)),
                             memo=f"price of {deal.ref} released to the seller less its fee {st.seller_fee_fen}")
         net = st.price_fen - st.seller_fee_fen
+        notify(session, party_id=seller.id, topic="payout.made", clock=clock,
+               params={"deal": deal.ref, "amount": money(net, st.currency),
+                       "fee": money(st.seller_fee_fen, st.currency),
+                       "title": deal.listing.title if deal.listing is not None else deal.asset.title})
         if net:
             _disburse(session, actor, kind=DisbursementKind.PAYOUT, party=seller, amount=Money(net, st.currency),
                       reason=f"payout of {deal.ref}", source_key=f"payout:{deal.ref}", clock=clock, deal_id=deal.id)

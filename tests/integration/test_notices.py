@@ -464,3 +464,35 @@ def test_a_deal_in_force_tells_the_buyer_what_to_pay_and_by_when(app, session, c
     with app.test_request_context("/"), force_locale("zh"):
         plan = nt.notices_page(session, deal.buyer_party_id)[0][0]
     assert "分 3 期支付" in plan.body
+
+
+def test_an_overdue_payment_is_told(app, session, clock):
+    w = sw.build(session, clock, buyers=2)
+    deal = sw.auction_deal(session, w)
+    sw.in_force(session, w, deal)
+    [ob] = svc.obligations.load_for_update(session, deal.ref)[1].obligations
+    clock.set(sw.shanghai_end(ob.due_on) + timedelta(hours=1))
+    svc.flag_overdue(session, clock)
+    told = _topics(session, deal.buyer_party_id)
+    assert told.count("payment.overdue") == 1
+    with app.test_request_context("/"), force_locale("en"):
+        [overdue] = [n for n in nt.notices_page(session, deal.buyer_party_id)[0] if n.topic == "payment.overdue"]
+    assert overdue.subject == f"Deal {deal.ref}: {nt.money(ob.amount_fen)} overdue"
+    assert ob.due_on.isoformat() in overdue.body
+    svc.flag_overdue(session, clock)  # a second run tells nothing more
+    assert _topics(session, deal.buyer_party_id).count("payment.overdue") == 1
+
+
+def test_the_seller_is_told_of_its_payout_once(session, clock):
+    from settlement.models import PaymentPurpose
+
+    w = sw.build(session, clock, buyers=2)
+    deal = sw.auction_deal(session, w)
+    sw.in_force(session, w, deal)
+    [ob] = svc.obligations.load_for_update(session, deal.ref)[1].obligations
+    sw.pay(session, w, ob.amount_fen, PaymentPurpose.PRICE, deal.ref)
+    svc.confirm_transfer(session, w.op_actor, deal.ref, evidence="专利权转让登记已办理", clock=clock)
+    svc.pay_out(session, w.op_actor, deal.ref, clock=clock)
+    assert _topics(session, w.seller.party_id)[-1] == "payout.made"
+    svc.pay_out(session, w.op_actor, deal.ref, clock=clock)  # a replay tells nothing more
+    assert _topics(session, w.seller.party_id).count("payout.made") == 1
