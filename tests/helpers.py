@@ -209,3 +209,12 @@ class Cast:
         if name in self._ROLES:
             return self._person(name)[0]
         raise AttributeError(name)
+
+
+def cast_with_published_listing(client, session, clock) -> Cast:  # type: ignore[no-untyped-def]
+    """The cast (made on first use) and a published listing of the seller's confirmed patent."""
+    cast = Cast(client, session, clock)
+    cast.asset = confirmed_asset(client, cast.ts, cast.to)
+    cast.listing = published_listing(client, cast.ts, cast.to, cast.asset["ref"])
+    cast.ref = cast.listing["ref"]
+    return cast

@@ -11,8 +11,8 @@ from exchange.models import AuditEvent
 from listings.models import BuyerRegistration
 from tests.factories import auth, register_payload
 from tests.helpers import (
-    Cast,
     assert_problem,
+    cast_with_published_listing,
     confirmed_asset,
     count_rows,
     draft_listing,
@@ -27,12 +27,7 @@ from tests.helpers import (
 
 @pytest.fixture()
 def c(client, session, clock):  # type: ignore[no-untyped-def]
-    """The cast (made on first use) and a published listing of the seller's confirmed patent."""
-    cast = Cast(client, session, clock)
-    cast.asset = confirmed_asset(client, cast.ts, cast.to)
-    cast.listing = published_listing(client, cast.ts, cast.to, cast.asset["ref"])
-    cast.ref = cast.listing["ref"]
-    return cast
+    return cast_with_published_listing(client, session, clock)
 
 
 def sign_up(client, **over):  # type: ignore[no-untyped-def]

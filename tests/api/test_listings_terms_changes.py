@@ -13,11 +13,9 @@ import sqlalchemy as sa
 from exchange.models import AuditEvent
 from tests.factories import auth
 from tests.helpers import (
-    Cast,
     assert_problem,
-    confirmed_asset,
+    cast_with_published_listing,
     ok,
-    published_listing,
     qualified_buyer,
     register_buyer,
 )
@@ -27,11 +25,7 @@ NEW_CONDITIONS = "中国境内依法设立的企业法人，且近三年在精�
 
 @pytest.fixture()
 def c(client, session, clock):  # type: ignore[no-untyped-def]
-    cast = Cast(client, session, clock)
-    cast.asset = confirmed_asset(client, cast.ts, cast.to)
-    cast.listing = published_listing(client, cast.ts, cast.to, cast.asset["ref"])
-    cast.ref = cast.listing["ref"]
-    return cast
+    return cast_with_published_listing(client, session, clock)
 
 
 def _reg(client, c, ref, token=None):  # type: ignore[no-untyped-def]

@@ -4,16 +4,17 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import auth
-from tests.helpers import Cast, assert_problem, confirmed_asset, ok, published_listing, qualified_buyer
+from tests.helpers import (
+    assert_problem,
+    cast_with_published_listing,
+    ok,
+    qualified_buyer,
+)
 
 
 @pytest.fixture()
 def c(client, session, clock):  # type: ignore[no-untyped-def]
-    cast = Cast(client, session, clock)
-    cast.asset = confirmed_asset(client, cast.ts, cast.to)
-    cast.listing = published_listing(client, cast.ts, cast.to, cast.asset["ref"])
-    cast.ref = cast.listing["ref"]
-    return cast
+    return cast_with_published_listing(client, session, clock)
 
 
 def test_a_member_reads_its_own_notices(client, c):
