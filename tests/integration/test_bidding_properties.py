@@ -168,8 +168,10 @@ def test_random_bidding_keeps_the_invariants(session, tmp_path):  # type: ignore
                 assert deals == [] and a.hammer_price_fen is None
 
     stats: Counter[str] = Counter()
+    # Derandomized: the same 25 runs every time, so the coverage check below cannot fail by luck
+    # (a random draw once missed every bid after the end).
     run_state_machine_as_test(Bidding, settings=settings(
-        max_examples=25, stateful_step_count=30, deadline=None,
+        max_examples=25, stateful_step_count=30, deadline=None, derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
     print(f"\nbid attempts: {dict(stats)}")
     # The run must have exercised acceptance and the main refusals, or it proved little.
