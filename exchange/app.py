@@ -16,7 +16,7 @@ from config import load_config
 from exchange import db as dbmod
 from exchange.auth import PUBLIC, SAFE_METHODS, access, enforce_access
 from exchange.clock import Clock, SystemClock, format_deadline, format_local
-from exchange.http import register_error_handlers
+from exchange.http import register_error_handlers, security_headers
 from exchange.logs import init_logging
 from exchange.schemas import ProblemSchema
 
@@ -109,17 +109,8 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None, 
     # response gets the headers too.
     @app.after_request
     def _security_headers(resp):  # type: ignore[no-untyped-def]
-        h = resp.headers
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        if request.path == "/api/docs":
-            h.setdefault("Content-Security-Policy", "default-src 'self'; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
-                         "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; img-src 'self' data: https:; "
-                         "font-src 'self' https://fonts.gstatic.com; worker-src blob:; frame-ancestors 'none'")
-        else:
-            h.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                         "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+        for name, value in security_headers(request.path).items():
+            resp.headers.setdefault(name, value)
         return resp
 
     db = dbmod.init_app(app)

@@ -6,6 +6,7 @@ on any error or any 4xx/5xx answer so a refused request leaves nothing behind.
 """
 from __future__ import annotations
 
+import contextlib
 import enum
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -166,15 +167,31 @@ class Database:
         self.url = url
         self.engine = create_db_engine(url, **engine_kwargs)
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
+        self._bound: sa.Connection | None = None
 
     def bind_to(self, connection: sa.Connection) -> None:
         """Route every session through ``connection`` inside savepoints (rolled-back test transactions)."""
         self.sessionmaker = sessionmaker(
             bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
         )
+        self._bound = connection
 
     def unbind(self) -> None:
         self.sessionmaker = sessionmaker(bind=self.engine, expire_on_commit=False, autoflush=True)
+        self._bound = None
+
+    @contextmanager
+    def core_transaction(self) -> Iterator[tuple[sa.Connection, sa.Transaction]]:
+        """A connection in a transaction of its own, for work that needs no ORM session (the bid lane).
+        The caller commits or rolls back; whatever is still open when the block ends is rolled back.
+        Bound to a test's connection, the transaction is a savepoint on it, as sessions' are."""
+        with contextlib.ExitStack() as stack:
+            conn = self._bound if self._bound is not None else stack.enter_context(self.engine.connect())
+            tx = conn.begin_nested() if self._bound is not None else conn.begin()
+            try:
+                yield conn, tx
+            finally:
+                tx.close()  # rolls back what is still open, a transaction whose commit failed included
 
     @contextmanager
     def session_scope(self) -> Iterator[Session]:

@@ -35,6 +35,20 @@ _HTTP_CODES = {
 }
 
 
+_BASE_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "same-origin"}
+_PAGE_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; "
+             "form-action 'self'; base-uri 'none'")
+# The API docs page loads ReDoc and its fonts from their CDNs.
+_DOCS_CSP = ("default-src 'self'; script-src 'self' https://cdn.jsdelivr.net 'unsafe-inline'; "
+             "style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; img-src 'self' data: https:; "
+             "font-src 'self' https://fonts.gstatic.com; worker-src blob:; frame-ancestors 'none'")
+
+
+def security_headers(path: str) -> dict[str, str]:
+    """The headers every answer carries (a route may set its own first)."""
+    return {**_BASE_HEADERS, "Content-Security-Policy": _DOCS_CSP if path == "/api/docs" else _PAGE_CSP}
+
+
 def wants_json() -> bool:
     """API clients get problem+json; people get HTML."""
     if request.path.startswith("/api/") or request.path.startswith("/healthz"):
@@ -113,7 +127,7 @@ def refusal_text(err: DomainError, code_messages: Mapping[str, Any] | None = Non
 def _render(status: int, body: dict[str, Any], headers: dict[str, str] | None = None,
             refusal: DomainError | None = None) -> Response:
     if wants_json():
-        resp = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+        resp = Response(problem_json(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
     else:
         shown = {**body, "title": gettext(body["title"])}
         if body.get("detail"):
@@ -126,11 +140,29 @@ def _render(status: int, body: dict[str, Any], headers: dict[str, str] | None = 
     return resp
 
 
-def error_response(err: DomainError) -> Response:
+def refusal_problem(err: DomainError) -> dict[str, Any]:
+    """The problem document of a service's refusal."""
     errors = {err.field: [err.message]} if err.field else None
     extra = {"details": err.details} if err.details else None
-    return _render(err.status, problem(err.status, err.code, err.title, err.message, errors=errors, extra=extra),
-                   refusal=err)
+    return problem(err.status, err.code, err.title, err.message, errors=errors, extra=extra)
+
+
+#: Sent with a 503: the request's transaction was rolled back whole, so the client may retry
+#: (with the same Idempotency-Key) at once.
+UNAVAILABLE_HEADERS = (("Retry-After", "1"),)
+
+
+def unavailable_problem() -> dict[str, Any]:
+    """The connection dropped, the server restarts, a lock or serialisation conflict: not our fault (500)."""
+    return problem(503, "database_unavailable", "Service unavailable", "The database is busy or unreachable; try again.")
+
+
+def problem_json(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def error_response(err: DomainError) -> Response:
+    return _render(err.status, refusal_problem(err), refusal=err)
 
 
 def http_error_response(exc: HTTPException) -> Response:
@@ -209,8 +241,7 @@ def register_error_handlers(app: Flask) -> None:
         # Idempotency-Key). Answer as the commit does when it fails: 503, not "our fault" 500.
         current_app.logger.exception("database unavailable during the request",
                                      extra={"request_id": g.get("request_id")})
-        return _render(503, problem(503, "database_unavailable", "Service unavailable",
-                                    "The database is busy or unreachable; try again."), {"Retry-After": "1"})
+        return _render(503, unavailable_problem(), dict(UNAVAILABLE_HEADERS))
 
     app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
 

@@ -34,7 +34,7 @@ _RECORDS = IdempotencyRecord.__table__
 
 
 @functools.cache
-def _statements() -> tuple[sa.Select, sa.Insert]:
+def statements() -> tuple[sa.Select, sa.Insert]:
     """The lookup and the insert, built once: they run on every unsafe API call, bids included.
     Core statements on the session's connection (same transaction): the stored answer is read
     as plain columns, and writing it needs no unit of work."""
@@ -44,13 +44,18 @@ def _statements() -> tuple[sa.Select, sa.Insert]:
     return lookup, _RECORDS.insert()
 
 
-def _request_hash() -> str:
+def request_digest(method: str, path: str, body: bytes) -> str:
+    """What "the same request" means for a key: method, path and body, byte for byte."""
     h = hashlib.sha256()
-    h.update(request.method.encode())
-    h.update(request.path.encode())
+    h.update(method.encode())
+    h.update(path.encode())
     h.update(b"\0")
-    h.update(request.get_data(cache=True))
+    h.update(body)
     return h.hexdigest()
+
+
+def valid_key(key: str) -> bool:
+    return 8 <= len(key) <= 100 and key.isprintable()
 
 
 def idempotent(required: bool = True) -> Callable:
@@ -63,13 +68,13 @@ def idempotent(required: bool = True) -> Callable:
                     raise ValidationError("This request needs an %(header)s header.", params={"header": HEADER},
                                           code="idempotency_key_required")
                 return view(*args, **kwargs)
-            if len(key) < 8 or len(key) > 100 or not key.isprintable():
+            if not valid_key(key):
                 raise ValidationError("%(header)s must be 8-100 printable characters.", params={"header": HEADER},
                                       code="idempotency_key_invalid")
             user = require_user()
             session = get_session()
-            digest = _request_hash()
-            lookup, insert = _statements()
+            digest = request_digest(request.method, request.path, request.get_data(cache=True))
+            lookup, insert = statements()
             session.flush()
             found = session.connection().execute(lookup, {"user_row": user.id, "idem_key": key}).first()
             if found is not None:

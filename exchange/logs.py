@@ -9,6 +9,7 @@ import uuid
 
 from flask import Flask, g, request
 
+_ACCESS_LOG = logging.getLogger("exchange.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Resident ID numbers and bearer tokens never reach the logs, whatever a message contains.
 _REDACT = [(re.compile(r"\b\d{17}[\dXx]\b"), "[id-number]"), (re.compile(r"tex_[A-Za-z0-9_-]{10,}"), "[token]")]
@@ -52,24 +53,32 @@ def init_logging(app: Flask) -> None:
     logger.propagate = False
     app.logger.handlers[:] = [handler]
     app.logger.setLevel(app.config["LOG_LEVEL"])
-    access_log = logging.getLogger("exchange.access")
 
     @app.before_request
     def _start() -> None:
-        incoming = request.headers.get("X-Request-ID", "")
-        g.request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = request_id_from(request.headers.get("X-Request-ID", ""))
         g.started = time.perf_counter()
 
     @app.after_request
     def _log(response):  # type: ignore[no-untyped-def]
         response.headers["X-Request-ID"] = g.get("request_id", "")
-        if not access_log.isEnabledFor(logging.INFO):
-            return response  # production runs at WARNING: skip building a record nobody writes
-        access_log.info(
-            "%s %s %s", request.method, request.path, response.status_code,
-            extra={"request_id": g.get("request_id"), "method": request.method, "path": request.path,
-                   "status": response.status_code, "user": g.get("user_ref"),
-                   "duration_ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
-                   "remote_addr": request.remote_addr},
-        )
+        log_access(request.method, request.path, response.status_code, request_id=g.get("request_id"),
+                   user_ref=g.get("user_ref"), started=g.get("started"), remote_addr=request.remote_addr)
         return response
+
+
+def request_id_from(incoming: str) -> str:
+    """The caller's X-Request-ID if it is a safe token (so a trace can span systems), else a new one."""
+    return incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
+
+
+def log_access(method: str, path: str, status: int, *, request_id: str | None, user_ref: str | None,
+               started: float | None, remote_addr: str | None) -> None:
+    """One access-log line per request."""
+    if not _ACCESS_LOG.isEnabledFor(logging.INFO):
+        return  # production runs at WARNING: skip building a record nobody writes
+    now = time.perf_counter()
+    _ACCESS_LOG.info("%s %s %s", method, path, status,
+                     extra={"request_id": request_id, "method": method, "path": path, "status": status,
+                            "user": user_ref, "duration_ms": round((now - (started or now)) * 1000, 2),
+                            "remote_addr": remote_addr})

@@ -6,6 +6,7 @@ from __future__ import annotations
 from auctions.service import deals  # noqa: F401
 from auctions.service.bidding import (  # noqa: F401
     Schedule,
+    bid_on,
     bidding_record,
     close_auction,
     close_if_due,
@@ -15,6 +16,8 @@ from auctions.service.bidding import (  # noqa: F401
     live_state,
     load_auction,
     open_started,
+    peek_columns,
+    peek_join,
     place_bid,
     protocol_rows,
     publish_result,

@@ -160,6 +160,7 @@ def bidder_for(session: Session, auction: Auction, party_id: int | None) -> Auct
 class PlacedBid:
     """An accepted bid, and the auction as it stands right after it: what the bidder's receipt shows."""
 
+    auction_id: int
     auction_ref: str
     seq: int
     bidder_no: str
@@ -173,6 +174,7 @@ class PlacedBid:
     effective_end_at: datetime
     min_next_bid_fen: int | None
     server_time: datetime
+    closes_auction: bool = False  # a descending acceptance, whose auction is still to be closed
 
     def receipt(self) -> dict[str, Any]:
         """The receipt as ``BidAcceptedSchema`` describes it (times as ISO 8601 strings)."""
@@ -203,16 +205,29 @@ _BID_COLUMNS = ("id", "ref", "format", "state", "start_price_fen", "increment_fe
                 "bid_count", "last_bid_at", "effective_end_at")
 
 
+def peek_columns() -> list[sa.ColumnElement]:
+    """What the bid path reads of the auction and of the bidder's seat in it (None if it has none)."""
+    return [*(_AUCTIONS.c[n] for n in _BID_COLUMNS), _BIDDERS.c.id.label("bidder_id"),
+            _BIDDERS.c.bidder_no.label("bidder_bidder_no"), _BIDDERS.c.defaulted.label("bidder_defaulted")]
+
+
+def peek_join(left: sa.FromClause, party: sa.ColumnElement) -> sa.FromClause:
+    """``left`` joined to the auction ``:ref`` and to ``party``'s seat among its bidders. An outer join
+    for the seat (a party without one is refused by the rules, not by a missing row)."""
+    return left.join(_AUCTIONS, _AUCTIONS.c.ref == sa.bindparam("ref")).outerjoin(_BIDDERS, _seat(party))
+
+
+def _seat(party: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    return sa.and_(_BIDDERS.c.auction_id == _AUCTIONS.c.id, _BIDDERS.c.party_id == party)
+
+
 @functools.cache
 def _bid_statements() -> tuple[sa.Select, sa.Select, sa.Update, sa.Insert, sa.Select]:
     """The bid path's statements, built once (building and cache-keying a statement costs more than
     running it on a warm connection). They are Core statements: the bid path runs while the auction's
     row lock is held, and the ORM's unit of work would only add Python time under the lock."""
-    peek = (sa.select(*(_AUCTIONS.c[n] for n in _BID_COLUMNS),
-                      _BIDDERS.c.id.label("bidder_id"), _BIDDERS.c.bidder_no.label("bidder_bidder_no"),
-                      _BIDDERS.c.defaulted.label("bidder_defaulted"))
-            .select_from(_AUCTIONS.outerjoin(_BIDDERS, sa.and_(_BIDDERS.c.auction_id == _AUCTIONS.c.id,
-                                                               _BIDDERS.c.party_id == sa.bindparam("party_id"))))
+    peek = (sa.select(*peek_columns())
+            .select_from(_AUCTIONS.outerjoin(_BIDDERS, _seat(sa.bindparam("party_id"))))
             .where(_AUCTIONS.c.ref == sa.bindparam("ref")))
     lock = peek.with_for_update(of=_AUCTIONS)
     # The live snapshot is written whole, so the statement has one shape whatever changed.
@@ -254,13 +269,33 @@ def place_bid(session: Session, actor: Actor, auction_ref: str, amount_fen: int,
     (auction, price) for open bids backs the lock up. Between the locked read and the writes
     only the pure rules of ``auctions.domain`` run. An ascending bid already below the committed
     price is refused before the lock (``_refused_before_lock``), so the losers of a race for a price
-    step do not queue behind the winner.
+    step do not queue behind the winner. The first acceptance of a descending auction closes it.
+    """
+    session.flush()  # pending ORM changes first: the bid's statements go straight to the connection
+    placed = bid_on(session.connection(), actor, auction_ref, amount_fen, clock=clock)
+    loaded = session.identity_map.get(identity_key(Auction, placed.auction_id))
+    if loaded is not None:
+        session.expire(loaded)  # an Auction this session loaded earlier no longer matches its row
+    if placed.closes_auction:
+        a = close_auction(session, Actor.system("auction"), load_auction(session, auction_ref, for_update=True),
+                          clock=clock)
+        placed = replace(placed, state=a.state, effective_end_at=a.effective_end_at, closes_auction=False)
+    return placed
+
+
+def bid_on(conn: sa.Connection, actor: Actor, auction_ref: str, amount_fen: int, *, clock: Clock,
+           peeked: sa.Row | None = None) -> PlacedBid:
+    """The bid itself, in Core statements on ``conn`` (``place_bid`` says what it does). It leaves one
+    thing to its caller: a descending acceptance (``closes_auction``) must close the auction with
+    ``close_auction`` in the same transaction.
+
+    ``peeked`` is the unlocked read of the auction when the caller has made it already, in this
+    transaction, with the columns of ``peek_columns()`` for this auction and the actor's party (the
+    bid lane reads it in the same query as the caller's token).
     """
     peek, lock, update, insert, has_sealed = _bid_statements()
-    session.flush()  # pending ORM changes first: the statements below go straight to the connection
-    conn = session.connection()
     params = {"party_id": actor.party_id or -1, "ref": auction_ref}
-    row = conn.execute(peek, params).first()
+    row = peeked if peeked is not None else conn.execute(peek, params).first()
     if row is None:
         raise NotFoundError(f"No auction {auction_ref}.", code="auction_not_found")
     refusal = _refused_before_lock(row, amount_fen, clock.now())
@@ -291,22 +326,14 @@ def place_bid(session: Session, actor: Actor, auction_ref: str, amount_fen: int,
                           "new_end": snap.effective_end_at})
     conn.execute(insert, {"auction_id": row.id, "bidder_id": row.bidder_id, "bidder_no": bidder_no,
                           "amount_fen": amount_fen, "placed_at": now, "seq": seq, "sealed": sealed})
-    state, end = snap.state, snap.effective_end_at
-    loaded = session.identity_map.get(identity_key(Auction, row.id))
-    if loaded is not None:
-        session.expire(loaded)  # an Auction this session loaded earlier no longer matches its row
-    if row.format == ad.AuctionFormat.DESCENDING:
-        # The first acceptance ends a descending auction at once.
-        a = close_auction(session, Actor.system("auction"), load_auction(session, auction_ref, for_update=True),
-                          clock=clock)
-        state, end = a.state, a.effective_end_at
     min_next = None
-    if row.format == ad.AuctionFormat.ASCENDING and state != ad.AuctionState.CLOSED and now < end:
+    if row.format == ad.AuctionFormat.ASCENDING and now < snap.effective_end_at:
         min_next = ad.min_next_bid(rules, snap)
-    return PlacedBid(auction_ref=row.ref, seq=seq, bidder_no=bidder_no, amount_fen=amount_fen, placed_at=now,
-                     sealed=sealed, state=state, current_price_fen=snap.current_price,
-                     leader_bidder_no=snap.leader_bidder_no, bid_count=seq, effective_end_at=end,
-                     min_next_bid_fen=min_next, server_time=now)
+    return PlacedBid(auction_id=row.id, auction_ref=row.ref, seq=seq, bidder_no=bidder_no, amount_fen=amount_fen,
+                     placed_at=now, sealed=sealed, state=snap.state, current_price_fen=snap.current_price,
+                     leader_bidder_no=snap.leader_bidder_no, bid_count=seq, effective_end_at=snap.effective_end_at,
+                     min_next_bid_fen=min_next, server_time=now,
+                     closes_auction=row.format == ad.AuctionFormat.DESCENDING)
 
 
 def _records(session: Session, a: Auction) -> list[ad.BidRecord]:
