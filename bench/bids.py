@@ -26,11 +26,12 @@ What it does, in one run:
    (``bid_too_low`` carries ``details.min_bid``).
 4. **Raw.** The same scenario, same client logic and thread count, but each bid is
    the captured transaction run by a bare psycopg2 connection per thread, with the
-   parameters the code names: token and user lookup, idempotency lookup, the auction
-   read without a lock (a bid already at or under the committed price is refused
-   there and rolled back, as the service does), the locked ``SELECT ... FOR UPDATE OF
-   auctions``, (the bid rules in a few lines of Python,) ``UPDATE`` auction, ``INSERT``
-   bid, ``INSERT`` idempotency record, ``COMMIT``; a refusal under the lock rolls back.
+   parameters the code names: one query for the token's holder, whether the
+   idempotency key was used before and the auction read without a lock (the bid lane's;
+   a bid already at or under the committed price is refused there and rolled back, as
+   the service does), the locked ``SELECT ... FOR UPDATE OF auctions``, (the bid rules
+   in a few lines of Python,) ``UPDATE`` auction, ``INSERT`` bid, ``INSERT``
+   idempotency record, ``COMMIT``; a refusal under the lock rolls back.
 5. **Integrity**, after every run: the bids stored equal the accepted bids reported,
    every auction's ``seq`` runs 1..bid_count without a gap, its price is the highest
    amount and its leader that bid's bidder, and there is one idempotency record per
@@ -463,8 +464,7 @@ def show_statements(cap: Captured) -> None:
 #: The parameters each statement of the bid path takes, by the names the code gives them
 #: (auctions.service.bidding, exchange.auth, exchange.idempotency). The raw loop fills them in.
 EXPECTED_PARAMS = {
-    "token": {"digest"},
-    "idem_lookup": {"user_row", "idem_key"},
+    "caller": {"digest", "idem_key", "ref"},
     "peek": {"party_id", "ref"},
     "lock": {"party_id", "ref"},
     "update_auction": {"auction_row", "new_state", "new_price", "new_leader", "new_count", "new_last_bid_at",
@@ -479,7 +479,9 @@ def statement_kind(sql: str) -> str:
     if sql in ("COMMIT", "ROLLBACK"):
         return sql.lower()
     if flat.startswith("SELECT") and "api_tokens.token_hash =" in flat:
-        return "token"
+        # The bid lane asks who holds the token, whether the key was used before, and reads the auction
+        # with the caller's seat, in one query.
+        return "caller" if "FROM idempotency_records" in flat and "JOIN auctions" in flat else "token"
     if flat.startswith("SELECT") and "FROM idempotency_records" in flat:
         return "idem_lookup"
     if flat.startswith("SELECT auctions.id") and "FOR UPDATE" in flat:
@@ -501,12 +503,12 @@ class Replay:
     def __init__(self, cap: Captured) -> None:
         self.accepted = [(statement_kind(sql), sql) for sql, _ in cap.accepted]
         kinds = [k for k, _ in self.accepted]
-        want = ["token", "idem_lookup", "peek", "lock", "update_auction", "insert_bid", "insert_idem", "commit"]
+        want = ["caller", "lock", "update_auction", "insert_bid", "insert_idem", "commit"]
         if kinds != want:
             raise SystemExit(f"the bid path changed: its statements are {kinds}, the raw loop replays {want}; "
                              f"update bench/bids.py")
         refused = [statement_kind(sql) for sql, _ in cap.refused]
-        if refused != ["token", "idem_lookup", "peek", "rollback"]:
+        if refused != ["caller", "rollback"]:
             raise SystemExit(f"unexpected statements for a refused bid: {refused}")
         for (kind, _), (_, params) in zip(self.accepted, cap.accepted):
             if kind in EXPECTED_PARAMS and set(params or {}) != EXPECTED_PARAMS[kind]:
@@ -557,18 +559,17 @@ class RawBidder:
         path = f"/api/v1/auctions/{ref}/bids"
         body = json.dumps({"amount_fen": amount}).encode()
         try:
-            user = self._run("token", {"digest": self.digest})
-            c = self.cols["token"]
-            assert user is not None and user[c["revoked_at"]] is None and user[c["is_active"]]
-            user_id, party_id = user[c["id"]], user[c["party_id"]]
-            assert self._run("idem_lookup", {"user_row": user_id, "idem_key": key}) is None, "keys are unique"
+            row = self._run("caller", {"digest": self.digest, "idem_key": key, "ref": ref})
+            c = self.cols["caller"]
+            assert row is not None and row[c["revoked_at"]] is None and row[c["is_active"]]
+            assert not row[c["key_used"]], "keys are unique"
+            user_id, party_id = row[c["user_id"]], row[c["party_id"]]
             # A bid already too low against the committed row is refused before the lock, as the
             # service does; anything else is decided on the locked row.
-            row = self._run("peek", {"party_id": party_id or -1, "ref": ref})
-            refusal = self._rules(self.cols["peek"], row, amount, datetime.now(UTC))
+            refusal = self._rules(c, row, amount, datetime.now(UTC))
             if refusal == "bid_too_low":
                 self.conn.rollback()
-                return "refused", row[self.cols["peek"]["current_price_fen"]], refusal
+                return "refused", row[c["current_price_fen"]], refusal
             row = self._run("lock", {"party_id": party_id or -1, "ref": ref})
             c = self.cols["lock"]
             now = datetime.now(UTC)

@@ -67,6 +67,8 @@ class BaseConfig:
     JSON_LOGS = True
     LOG_LEVEL = "INFO"
     DEMO_BOT = False
+    # Plain API bids are answered by a lean WSGI path in front of Flask (auctions/bid_lane.py).
+    BID_LANE = True
 
 
 class DevelopmentConfig(BaseConfig):

@@ -198,6 +198,10 @@ def create_app(env: str | None = None, overrides: dict[str, Any] | None = None, 
         """An exclusive deadline as the last minute that counts, in Shanghai time."""
         return format_deadline(value, fmt)
 
+    from auctions.bid_lane import install as install_bid_lane
+
+    install_bid_lane(app)  # last: it checks the bid route and its access policy as registered above
+
     from exchange.cli import register_cli
 
     register_cli(app)
