@@ -446,3 +446,92 @@ def test_a_bid_already_too_low_does_not_queue_for_the_lock(require_pg, app, db_u
         with database.session_scope() as s:
             assert s.scalar(sa.select(sa.func.count()).select_from(Bid).where(Bid.auction_id == auction_id)) == 1
             place_bid(s, second, ref, PRICE + INCREMENT, clock=clock)  # lock free again: accepted
+
+
+# -- the same race over HTTP, through the bid lane ----------------------------------------------------
+def test_concurrent_bids_through_the_bid_lane(require_pg, app, db_url, tmp_path):  # type: ignore[no-untyped-def]
+    """16 clients post bids at once through a WSGI entry of its own (the bid lane, which production's API
+    bids take), with real commits: every receipt is a stored bid and every stored bid had a receipt,
+    the record is gapless and rising, and a retry of any accepted bid replays its receipt."""
+    import json
+    import uuid
+
+    from auctions.models import Auction, AuctionBidder, Bid
+    from exchange.app import create_app
+    from exchange.auth import issue_token
+    from exchange.models import IdempotencyRecord
+
+    clock = FakeClock(PUBLISH_AT)
+    attempts = 60
+    with committed_scenario(db_url) as database:
+        p, ref, auction_id = _started_auction(database, clock, str(tmp_path), THREADS)
+        with database.session_scope() as s:
+            tokens = [issue_token(s, s.merge(u), "race", clock)[1] for u in p.buyers]
+        # An app of its own, on the scenario's engine (not the per-test rolled-back connection).
+        web = create_app("testing", overrides={"DATABASE_URL": db_url, "INSTANCE_PATH": str(tmp_path / "inst")},
+                         clock=clock)
+        web.extensions["exchange.db"].engine.dispose()
+        web.extensions["exchange.db"] = database
+        lane = web.extensions["exchange.bid_lane"]
+        with database.session_scope() as s:
+            seat = dict(s.execute(sa.select(AuctionBidder.party_id, AuctionBidder.bidder_no)
+                                  .where(AuctionBidder.auction_id == auction_id)).all())
+        token_of = {seat[u.party_id]: tokens[n] for n, u in enumerate(p.buyers)}
+        barrier = threading.Barrier(THREADS)
+        answers: list[tuple[int, dict, str, bytes]] = []
+        lock = threading.Lock()
+
+        def bidder(i: int) -> None:
+            client = web.test_client()
+            rng = random.Random(i)
+            known = PRICE - INCREMENT
+            barrier.wait()
+            for _ in range(attempts):
+                amount = known + INCREMENT * rng.randint(1, 3)
+                key = uuid.uuid4().hex
+                body = json.dumps({"amount_fen": amount}).encode()
+                r = client.post(f"/api/v1/auctions/{ref}/bids", data=body, content_type="application/json",
+                                headers={"Authorization": f"Bearer {tokens[i]}", "Idempotency-Key": key})
+                got = r.get_json()
+                if r.status_code == 201:
+                    known = got["auction"]["current_price_fen"]
+                elif got.get("code") == "bid_too_low":
+                    known = got["details"]["min_bid"] - INCREMENT
+                with lock:
+                    answers.append((r.status_code, got, key, body))
+                clock.advance(milliseconds=1)
+
+        served_before = lane.served
+        threads = [threading.Thread(target=bidder, args=(i,)) for i in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+        assert len(answers) == THREADS * attempts
+        print(f"\nthrough the lane: {Counter(a[0] for a in answers)}")
+        codes = Counter(a[0] if a[0] == 201 else a[1]["code"] for a in answers)
+        assert set(codes) <= {201, "bid_too_low", "already_leading"}, codes  # a lock that works leaves only these
+        assert codes[201] >= 50 and codes["bid_too_low"] > 0, codes
+        assert lane.served - served_before == THREADS * attempts, "every plain bid was the lane's"
+        receipts = sorted((a[1]["seq"], a[1]["amount_fen"], a[1]["bidder_no"]) for a in answers if a[0] == 201)
+        with database.session_scope() as s:
+            rows = s.execute(sa.select(Bid.seq, Bid.amount_fen, Bid.bidder_no).where(Bid.auction_id == auction_id)
+                             .order_by(Bid.seq)).all()
+            a = s.get(Auction, auction_id)
+            assert receipts == [tuple(r) for r in rows]
+            assert [r.seq for r in rows] == list(range(1, len(rows) + 1)) == list(range(1, a.bid_count + 1))
+            assert all(x.amount_fen < y.amount_fen for x, y in zip(rows, rows[1:]))
+            assert a.current_price_fen == rows[-1].amount_fen and a.leader_bidder_no == rows[-1].bidder_no
+            assert s.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)
+                            .where(IdempotencyRecord.endpoint == "auctions_api.place_bid")) >= len(rows)
+        # A retry of an accepted bid replays its receipt and places nothing.
+        _, first, key, body = next(x for x in answers if x[0] == 201)
+        again = web.test_client().post(f"/api/v1/auctions/{ref}/bids", data=body, content_type="application/json",
+                                       headers={"Authorization": f"Bearer {token_of[first['bidder_no']]}",
+                                                "Idempotency-Key": key})
+        assert again.status_code == 201 and again.get_json() == first
+        assert again.headers.get("Idempotent-Replayed") == "true"
+        with database.session_scope() as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(Bid).where(Bid.auction_id == auction_id)) == len(rows)
+
