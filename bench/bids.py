@@ -104,7 +104,7 @@ SECRET_KEY = "bench-secret-key-0123456789abcdef-not-for-production"
 # As the README recommends for production on two cores: four processes of four threads, each with
 # its own listening socket (SO_REUSEPORT) so that keep-alive connections spread over the workers
 # instead of piling onto whichever accepted first.
-DEFAULT_GUNICORN = "-w 4 -k gthread --threads 4 --reuse-port"
+DEFAULT_GUNICORN = "-w 4 -k gthread --threads 2 --reuse-port"
 PRICE_YUAN = 1_000_000          # start price 100,000,000 fen
 FREE_MINUTES = 600              # the auctions stay in their free period for the whole run
 GROWTH_SIZES = (10_000, 100_000, 1_000_000)
