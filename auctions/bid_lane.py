@@ -38,7 +38,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, g
-from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.http import HTTP_STATUS_CODES, parse_options_header
 
 from auctions import service as svc
 from auctions.domain import AuctionFormat
@@ -95,18 +95,17 @@ class BidLane:
     # -- the plain case -----------------------------------------------------------------------------
     def _serve(self, environ: dict, ref: str) -> tuple[int, bytes, str, str, tuple] | None:
         """(status, body, content type, request id, more headers), or None to hand the request on."""
-        if environ.get("QUERY_STRING") or environ.get("CONTENT_TYPE", "").split(";")[0].strip() != "application/json":
+        # The media type and the length as werkzeug reads them: a header Flask would not take as a
+        # JSON body of that length (odd whitespace, "+25") is not the plain case.
+        if environ.get("QUERY_STRING") or parse_options_header(environ.get("CONTENT_TYPE", ""))[0].lower() \
+                != "application/json":
             return None
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
+        declared = environ.get("CONTENT_LENGTH", "")
+        if not (declared.isascii() and declared.isdigit() and 0 < int(declared) <= _MAX_BODY):
             return None
-        if not 0 < length <= _MAX_BODY:
-            return None
-        body = environ["wsgi.input"].read(length)
+        body = environ["wsgi.input"].read(int(declared))
         environ["wsgi.input"] = io.BytesIO(body)  # put back for Flask, should the request be handed on
-        environ["CONTENT_LENGTH"] = str(len(body))
-        amount = _plain_amount(body)
+        amount = _plain_amount(body) if len(body) == int(declared) else None
         auth_scheme, _, token = environ.get("HTTP_AUTHORIZATION", "").partition(" ")
         key = environ.get("HTTP_IDEMPOTENCY_KEY", "").strip()
         token = token.strip()
@@ -118,17 +117,19 @@ class BidLane:
         with self.app.app_context():
             g.request_id = request_id  # problem documents carry it
             extra: tuple[tuple[str, str], ...] = ()
+            caller: dict[str, str] = {}
             try:
                 with get_db(self.app).core_transaction() as (conn, tx):
-                    answer = self._bid(conn, tx, token, key, ref, amount, request_digest("POST", path, body))
+                    answer = self._bid(conn, tx, token, key, ref, amount, request_digest("POST", path, body), caller)
             except sa.exc.OperationalError:
                 # Rolled back whole, as Flask's route would be: the bidder retries with the same key.
                 log.exception("database unavailable during a bid", extra={"request_id": request_id})
-                answer = 503, problem_json(unavailable_problem()), PROBLEM_CONTENT_TYPE, None
+                answer = 503, problem_json(unavailable_problem()), PROBLEM_CONTENT_TYPE, caller.get("ref")
                 extra = UNAVAILABLE_HEADERS
             except Exception:  # noqa: BLE001 - rolled back and handed on; Flask answers, and logs, as usual
                 log.warning("bid lane: handed %s on after an error", path, exc_info=True,
                             extra={"request_id": request_id})
+                environ["HTTP_X_REQUEST_ID"] = request_id  # so Flask's answer and this log line match
                 return None
         if answer is None:
             return None
@@ -138,7 +139,7 @@ class BidLane:
         return status, payload, content_type, request_id, extra
 
     def _bid(self, conn: sa.Connection, tx: sa.Transaction, token: str, key: str, ref: str, amount: int,
-             digest: str) -> tuple[int, bytes, str, str] | None:
+             digest: str, caller: dict[str, str]) -> tuple[int, bytes, str, str] | None:
         clock = self.app.extensions["exchange.clock"]
         row = conn.execute(_caller_query(), {"digest": token_digest(token), "idem_key": key, "ref": ref}).first()
         # No row: an unknown token, or an unknown auction; Flask tells which. A descending auction's
@@ -147,15 +148,23 @@ class BidLane:
                 or role_refusal(row.role, self.policy, "POST") is not None
                 or row.format == AuctionFormat.DESCENDING):
             return None
-        stamp_token_use(conn, row.token_id, row.last_used_at, clock.now())
+        caller["ref"] = row.user_ref
+        lookup, insert = statements()
+        if (stamp_token_use(conn, row.token_id, row.last_used_at, clock.now())
+                and conn.execute(lookup, {"user_row": row.user_id, "idem_key": key}).first() is not None):
+            # The stamp waited for the token's row: a retry with this key may have committed meanwhile
+            # (Flask looks the key up after the stamp, so it would replay; so does the hand-on).
+            return None
         actor = Actor(row.user_id, row.party_id, row.role, f"{row.user_ref} {row.email}")
         try:
             placed = svc.bid_on(conn, actor, ref, amount, clock=clock, peeked=row)
         except DomainError as err:
             tx.rollback()  # frees the auction's row lock before the refusal is written out
             return err.status, problem_json(refusal_problem(err)), PROBLEM_CONTENT_TYPE, row.user_ref
+        if placed.closes_auction:
+            return None  # not reached (descending auctions were handed on above); rolled back if it were
         receipt = placed.receipt_json()
-        conn.execute(statements()[1], {
+        conn.execute(insert, {
             "user_id": row.user_id, "key": key, "endpoint": ENDPOINT, "request_hash": digest, "status_code": 201,
             "response_body": receipt, "created_at": clock.now()})
         tx.commit()
@@ -186,7 +195,7 @@ def _plain_amount(body: bytes) -> int | None:
     if b"\\u0000" in body or b"\x00" in body:
         return None  # the NUL guard's refusal is Flask's to give
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode("utf-8"))  # strict UTF-8 text, as Flask parses it: a BOM is refused
     except ValueError:
         return None
     if type(data) is not dict or len(data) != 1:

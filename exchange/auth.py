@@ -159,11 +159,13 @@ def token_principal_query(*more: sa.ColumnElement,
             .select_from(join(holders)).where(ApiToken.token_hash == sa.bindparam("digest")))
 
 
-def stamp_token_use(conn: sa.Connection, token_id: int, last_used_at: datetime | None, now: datetime) -> None:
-    """Record when a token was last used. Writing it on every call would turn each read into a
-    write; a minute's precision is enough."""
+def stamp_token_use(conn: sa.Connection, token_id: int, last_used_at: datetime | None, now: datetime) -> bool:
+    """Record when a token was last used (True if this call wrote it). Writing it on every call would
+    turn each read into a write; a minute's precision is enough."""
     if last_used_at is None or now - last_used_at > timedelta(minutes=1):
         conn.execute(_token_use_update(), {"token_row": token_id, "now": now})
+        return True
+    return False
 
 
 @functools.cache

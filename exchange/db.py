@@ -299,14 +299,9 @@ def init_app(app: Flask) -> Database:
             keep_files_of_unknown_outcome(session)
             session.rollback()
             current_app.logger.exception("commit failed")
-            from exchange.errors import DomainError
-            from exchange.http import error_response
+            from exchange.http import unavailable_response
 
-            err = DomainError("The database is busy; try again.", code="database_unavailable")
-            err.status = 503
-            refused = error_response(err)
-            refused.headers["Retry-After"] = "1"
-            return refused
+            return unavailable_response()
         finally:
             session.close()
         return response

@@ -157,6 +157,11 @@ def unavailable_problem() -> dict[str, Any]:
     return problem(503, "database_unavailable", "Service unavailable", "The database is busy or unreachable; try again.")
 
 
+def unavailable_response() -> Response:
+    """The answer when the database failed during the request or at its commit (API or page)."""
+    return _render(503, unavailable_problem(), dict(UNAVAILABLE_HEADERS))
+
+
 def problem_json(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False).encode("utf-8")
 
@@ -241,7 +246,7 @@ def register_error_handlers(app: Flask) -> None:
         # Idempotency-Key). Answer as the commit does when it fails: 503, not "our fault" 500.
         current_app.logger.exception("database unavailable during the request",
                                      extra={"request_id": g.get("request_id")})
-        return _render(503, unavailable_problem(), dict(UNAVAILABLE_HEADERS))
+        return unavailable_response()
 
     app.register_error_handler(sa.exc.OperationalError, _database_unavailable)
 

@@ -4,6 +4,7 @@ the same WSGI entry); these tests hold the two paths to the same answers, and ch
 really serves what it claims to and nothing more."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
@@ -65,15 +66,15 @@ def _script(client, session, clock, w: dict) -> list[tuple[str, dict[str, Any]]]
     out: list[tuple[str, dict[str, Any]]] = []
 
     def send(name: str, token: str | None = None, body: Any = None, key: str | None = "fresh", path: str = url,
-             **headers: str) -> Any:
+             environ: dict[str, str] | None = None, **headers: str) -> Any:
         h = dict(headers)
+        content_type = h.pop("content_type", "application/json")
         if token is not None:
             h["Authorization"] = f"Bearer {token}"
         if key is not None:
             h["Idempotency-Key"] = uuid.uuid4().hex if key == "fresh" else key
-        raw = body if isinstance(body, (bytes, str)) else None
-        resp = client.post(path, headers=h, data=raw, content_type=headers.pop("content_type", "application/json"),
-                           **({} if raw is not None else {"json": body}))
+        raw = body if isinstance(body, (bytes, str)) else json.dumps(body).encode()
+        resp = client.post(path, headers=h, data=raw, content_type=content_type, environ_overrides=environ or {})
         out.append((name, _answer(resp, refs)))
         return resp
 
@@ -109,6 +110,14 @@ def _script(client, session, clock, w: dict) -> list[tuple[str, dict[str, Any]]]
     send("JSON array", t1, [PRICE])
     send("query string", t1, {"amount_fen": PRICE + 2 * INCREMENT}, path=url + "?x=1")
     send("trailing slash", t1, {"amount_fen": PRICE + 3 * INCREMENT}, path=url + "/")
+    # Headers and bodies that only look plain: the lane must read them as werkzeug and Flask do.
+    plain = b'{"amount_fen": %d}' % (PRICE + 3 * INCREMENT)
+    send("byte order mark", t2, b"\xef\xbb\xbf" + plain)
+    send("no-break space after the media type", t2, plain, content_type="application/json\xa0")
+    send("vertical tab before the media type", t2, plain, content_type="\x0bapplication/json")
+    send("length with a plus sign", t2, plain, environ={"CONTENT_LENGTH": f"+{len(plain)}"})
+    send("media type in capitals", t2, plain, content_type="Application/JSON")
+    send("duplicate key, the last wins", t1, b'{"amount_fen": 1, "amount_fen": %d}' % (PRICE + 4 * INCREMENT))
     # The countdown has run out, but nobody has closed the auction yet.
     ends = datetime.fromisoformat(ok(client.get(f"/api/v1/auctions/{ref}"))["effective_end_at"])
     clock.set(ends)
@@ -118,7 +127,8 @@ def _script(client, session, clock, w: dict) -> list[tuple[str, dict[str, Any]]]
 
 #: Which cases the lane answers itself; every other one it must hand to Flask.
 SERVED = {"before the start", "accepted", "too low", "off the increment grid", "leader raises (not allowed here)",
-          "accepted, second bidder", "not qualified", "negative amount", "after the end"}
+          "accepted, second bidder", "not qualified", "negative amount", "media type in capitals",
+          "duplicate key, the last wins", "after the end"}
 
 
 def test_the_lane_and_flask_give_the_same_answers(app, client, session, clock, lane):
@@ -155,6 +165,10 @@ def test_the_lane_and_flask_give_the_same_answers(app, client, session, clock, l
     assert codes["after the end"] == "auction_closed" and codes["negative amount"] in ("invalid_amount",
                                                                                          "bid_too_low")
     assert by_name["query string"]["status"] == 201  # a query string is ignored, by Flask
+    assert by_name["media type in capitals"]["status"] == by_name["duplicate key, the last wins"]["status"] == 201
+    assert codes["byte order mark"] == "validation_error"
+    assert all(by_name[n]["status"] == 422 for n in ("no-break space after the media type",
+                                                      "vertical tab before the media type", "length with a plus sign"))
     # The caller's X-Request-ID comes back, in the header and in a problem body.
     assert all(a["request_id"] for _, a in answers["lane"])
     assert all(a["body"].get("request_id", "<id>") == "<id>" for _, a in answers["lane"]
@@ -236,6 +250,75 @@ def test_an_error_in_the_lane_is_rolled_back_and_flask_answers(client, session, 
     assert session.scalar(sa.select(sa.func.count()).select_from(Bid).where(Bid.auction_id == auction.id)) == 1
     assert session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)
                           .where(IdempotencyRecord.key == "retry-safe-key-1")) == 1
+
+
+def test_a_failed_commit_answers_as_flask_does(app, client, session, clock, lane, monkeypatch):
+    """The same 503 problem, whichever path's commit failed; nothing stored."""
+    from sqlalchemy.engine.base import NestedTransaction, RootTransaction
+    from sqlalchemy.orm import Session
+
+    def lost(*args: Any, **kwargs: Any) -> None:
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    answers = []
+    for through_lane in (True, False):
+        w = auction_via_api(client, session, clock, buyers=2)
+        clock.set(datetime.fromisoformat(w["auction"]["starts_at"]) + timedelta(seconds=5))
+        n = lane.served
+        with monkeypatch.context() as m, (contextlib.nullcontext() if through_lane else flask_only(app)):
+            if through_lane:  # the lane's own transaction: a savepoint on the test's connection
+                m.setattr(NestedTransaction, "commit", lost)
+                m.setattr(RootTransaction, "commit", lost)
+            else:
+                m.setattr(Session, "commit", lost)
+            resp = client.post(BIDS.format(w["auction"]["ref"]), json={"amount_fen": PRICE},
+                               headers=auth(w["tokens"][0], **{"Idempotency-Key": uuid.uuid4().hex}))
+        assert lane.served == n + through_lane
+        answers.append(_answer(resp, {w["auction"]["ref"]: "<auction>"}))
+        session.expire_all()
+        assert session.scalar(sa.select(Auction.bid_count).where(Auction.ref == w["auction"]["ref"])) == 0
+    assert answers[0] == answers[1]
+    assert answers[0]["status"] == 503 and answers[0]["headers"]["Retry-After"] == "1"
+    assert answers[0]["body"]["code"] == "database_unavailable"
+
+
+def test_the_key_is_looked_up_again_after_the_stamp_waited(client, session, clock, lane, monkeypatch, caplog):
+    """The token's last-use stamp can wait for another request's lock on the token row. If that was
+    a retry of this very bid and it committed meanwhile, the key is taken by the time the stamp is
+    written: the lane looks again and hands the request to Flask, which (looking the key up after
+    its own stamp) replays the stored answer instead of bidding again. Here the "retry" is written
+    inside the lane's transaction at the stamp, which is what the lane then sees."""
+    from auctions import bid_lane
+    from exchange.idempotency import request_digest
+
+    w = auction_via_api(client, session, clock, buyers=2)
+    ref = w["auction"]["ref"]
+    clock.set(datetime.fromisoformat(w["auction"]["starts_at"]) + timedelta(minutes=5))  # the stamp is due
+    body = json.dumps({"amount_fen": PRICE}).encode()
+    real = bid_lane.stamp_token_use
+    stamped = []
+
+    def stamp_while_a_retry_commits(conn, token_id, last_used_at, now):  # type: ignore[no-untyped-def]
+        wrote = real(conn, token_id, last_used_at, now)
+        stamped.append(wrote)
+        conn.execute(sa.insert(IdempotencyRecord).values(
+            user_id=w["buyers"][0].id, key="retried-key-0001", endpoint="auctions_api.place_bid",
+            request_hash=request_digest("POST", BIDS.format(ref), body), status_code=201,
+            response_body='{"seq": 1}', created_at=now))
+        return wrote
+
+    monkeypatch.setattr(bid_lane, "stamp_token_use", stamp_while_a_retry_commits)
+    n, h = lane.served, lane.handed_on
+    with caplog.at_level(logging.WARNING, logger="exchange.bid_lane"):
+        resp = client.post(BIDS.format(ref), data=body, content_type="application/json",
+                           headers=auth(w["tokens"][0], **{"Idempotency-Key": "retried-key-0001"}))
+    assert stamped == [True]
+    assert (lane.served, lane.handed_on) == (n, h + 1)
+    # Handed on because it looked, not because its own record then clashed with the key's.
+    assert "handed" not in caplog.text, caplog.text
+    assert resp.status_code == 201  # Flask's answer (the simulated record went with the lane's rollback)
+    session.expire_all()
+    assert session.scalar(sa.select(Auction.bid_count).where(Auction.ref == ref)) == 1
 
 
 def test_a_descending_acceptance_goes_through_flask(client, session, clock, lane):
