@@ -6,7 +6,8 @@ an unexpected exception becomes a 500 that names the request id and nothing else
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from enum import Enum
 from typing import Any
 
 from flask import Flask, Response, current_app, g, render_template, request, url_for
@@ -101,6 +102,19 @@ COMMON_CODE_MESSAGES = {
 
 NOT_FOUND_TEXT = _l("Nothing with this reference was found; check it and try again.")
 
+#: Packages that own enums register how pages name their members (``register_enum_labels``).
+_ENUM_LABELS: dict[type, Callable[[Enum], str]] = {}
+
+
+def register_enum_labels(enum_cls: type, labeller: Callable[[Enum], str]) -> None:
+    _ENUM_LABELS[enum_cls] = labeller
+
+
+def enum_label(value: Enum) -> str:
+    """A refusal's enum parameter as pages name it (its value when no package says otherwise)."""
+    labeller = _ENUM_LABELS.get(type(value))
+    return labeller(value) if labeller is not None else str(value.value)
+
 
 def refusal_text(err: DomainError, code_messages: Mapping[str, Any] | None = None) -> str:
     """A service's refusal in the reader's language, for pages (the API keeps the English message).
@@ -114,7 +128,8 @@ def refusal_text(err: DomainError, code_messages: Mapping[str, Any] | None = Non
     if page_text is not None:
         return str(page_text)
     if err.template:
-        return gettext(err.template, **err.params)  # the template's msgid, the same figures
+        # The template's msgid, the same figures; a state or a kind by its label in the reader's language.
+        return gettext(err.template, **{k: enum_label(v) if isinstance(v, Enum) else v for k, v in err.params.items()})
     translated = gettext(err.message)
     if translated != err.message:
         return translated

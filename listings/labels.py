@@ -144,3 +144,14 @@ def badge_class(value: Any) -> str:
 def choices(enum_members) -> list[tuple[str, Any]]:  # type: ignore[no-untyped-def]
     """(value, lazy label) pairs for a select field."""
     return [(m.value, LABELS[type(m)][m]) for m in enum_members]
+
+
+def _register() -> None:
+    """Refusals that name a state or a kind show it by these labels on pages (exchange.http)."""
+    from exchange.http import register_enum_labels
+
+    for enum_cls in LABELS:
+        register_enum_labels(enum_cls, label)
+
+
+_register()

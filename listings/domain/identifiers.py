@@ -158,7 +158,7 @@ def check_patent_type(kind: AssetKind, type_digit: int) -> None:
     if not patent_type_matches(kind, type_digit):
         raise ValidationError(
             "A number with type digit %(digit)d does not match the kind of asset chosen (%(kind)s).",
-            params={"digit": type_digit, "kind": kind.value.replace("_", " ")},
+            params={"digit": type_digit, "kind": kind},
             code="patent_type_mismatch",
             field="number",
         )

@@ -184,7 +184,7 @@ def update_terms(session: Session, actor: Actor, ref: str, changes: dict[str, An
         raise ValidationError("Unknown fields: %(fields)s.", params={"fields": ", ".join(sorted(unknown))},
                               code="unknown_field")
     if listing.state not in (d.ListingState.DRAFT, d.ListingState.REJECTED, d.ListingState.PUBLISHED):
-        raise StateError("Terms cannot change while the listing is %(state)s.", params={"state": listing.state.value},
+        raise StateError("Terms cannot change while the listing is %(state)s.", params={"state": listing.state},
                          code="terms_locked")
     current = ListingTerms(**{f: getattr(listing, f) for f in TERM_FIELDS})
     for k, v in changes.items():

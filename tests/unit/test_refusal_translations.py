@@ -216,3 +216,28 @@ def test_a_refusal_with_figures_keeps_its_template_and_english_text() -> None:
     assert (err.template, err.params) == ("Files are limited to %(mb)d MB.", {"mb": 10})  # what pages translate
     plain = ValidationError("A 100% fixed message.", code="x")
     assert plain.template is None and plain.message == "A 100% fixed message."
+
+
+def test_a_state_or_kind_in_a_refusal_is_shown_by_its_label() -> None:
+    """Services pass enum members as figures: the API says their value, pages their label in the
+    reader's language (listings registers its labels with exchange.http)."""
+    from exchange.app import create_app
+    from exchange.errors import StateError, ValidationError
+    from exchange.http import refusal_text
+    from listings.domain import AssetKind, ListingState
+    from listings.domain.identifiers import check_patent_type
+
+    app = create_app("testing", overrides={"DATABASE_URL": "sqlite://"})
+    try:
+        check_patent_type(AssetKind.INVENTION_PATENT, 2)
+    except ValidationError as exc:
+        mismatch = exc
+    locked = StateError("Terms cannot change while the listing is %(state)s.", params={"state": ListingState.IN_AUCTION},
+                        code="terms_locked")
+    assert "(invention_patent)" in mismatch.message and locked.message.endswith("is in_auction.")
+    with app.test_request_context("/?lang=zh"):
+        assert "（发明专利）" in refusal_text(mismatch) and "invention" not in refusal_text(mismatch)
+        assert "in_auction" not in refusal_text(locked) and "竞价" in refusal_text(locked)
+    with app.test_request_context("/?lang=en"):
+        assert "(Invention patent)" in refusal_text(mismatch) and "is In auction." in refusal_text(locked)
+    app.extensions["exchange.db"].engine.dispose()
