@@ -25,6 +25,17 @@ register_topic(
     subject="Deal %(deal)s: your technology found a buyer",
     body="The deal for “%(title)s” was struck at %(price)s. Sign the contract by %(sign_by)s (Beijing time).")
 register_topic(
+    "deal.runner_up_buyer", link="/my/deals",
+    subject="Deal %(deal)s: offered to you as the runner-up",
+    body="The winning bidder of “%(title)s” did not complete the deal, so the exchange offers it to you at your "
+         "last bid, %(price)s. Sign the contract by %(sign_by)s (Beijing time) to take it. If the exchange still "
+         "holds your deposit, you lose it when you do not sign in time.")
+register_topic(
+    "deal.runner_up_seller", link="/my/deals",
+    subject="Deal %(deal)s: offered to the runner-up",
+    body="The first buyer of “%(title)s” did not complete the deal; the exchange offered it to the next-highest "
+         "bidder at %(price)s. Sign the new contract by %(sign_by)s (Beijing time).")
+register_topic(
     "deal.licence_taken_licensee", link="/my/deals",
     subject="Deal %(deal)s: open licence taken",
     body="You took the open licence of “%(title)s”. Sign the licence contract by %(sign_by)s (Beijing time).")

@@ -107,7 +107,9 @@ def strike_deal(session: Session, *, method: DealMethod, asset: Asset, seller_pa
                         "sign_by": deal.sign_by, "replaces": replaces.ref if replaces else None}, clock=clock)
     params = {"deal": deal.ref, "title": listing.title if listing is not None else asset.title,
               "price": money(price_fen), "sign_by": deadline(deal.sign_by)}
-    side = "licence_taken" if method == DealMethod.OPEN_LICENCE else "struck"  # no deposit, no auction there
+    # An open licence has no deposit and no auction; a deal that replaces a defaulted one went to the
+    # runner-up, whose words say so (and that its deposit may have been released meanwhile).
+    side = "licence_taken" if method == DealMethod.OPEN_LICENCE else "runner_up" if replaces else "struck"
     notify(session, party_id=buyer_party_id, topic=f"deal.{side}_{'licensee' if side == 'licence_taken' else 'buyer'}",
            params=params, clock=clock)
     notify(session, party_id=seller_party_id, topic=f"deal.{side}_seller", params=params, clock=clock)

@@ -446,6 +446,25 @@ def test_a_default_tells_both_parties(session, clock):
         "deal.cancelled"
 
 
+def test_the_runner_up_is_told_it_takes_over_a_defaulted_deal(app, session, clock):
+    from auctions import service as asvc
+
+    w = sw.build(session, clock, buyers=2)
+    price = w.listing.price_fen
+    deal = sw.auction_deal(session, w, bids=[(0, price), (1, price + w.listing.increment_fen)])
+    asvc.deals.record_default(session, w.op_actor, deal.ref, "未按期签约", clock=clock)
+    new = asvc.offer_to_runner_up(session, w.op_actor, deal.ref, clock=clock)
+    runner_up = new.buyer_party_id
+    assert _topics(session, runner_up)[-1] == "deal.runner_up_buyer"
+    assert "deal.struck_buyer" not in _topics(session, runner_up)
+    assert _topics(session, w.seller.party_id)[-2:] == ["deal.cancelled", "deal.runner_up_seller"]
+    note = session.scalars(sa.select(OutboxMessage).where(OutboxMessage.recipient_party_id == runner_up)
+                           .order_by(OutboxMessage.id.desc())).first()
+    with app.test_request_context(), force_locale("zh"):
+        shown = nt.render(note)
+    assert new.ref in shown.subject and "次高出价人" in shown.subject and "最后报价" in shown.body
+
+
 def test_a_deal_in_force_tells_the_buyer_what_to_pay_and_by_when(app, session, clock):
     from settlement.models import PaymentObligation
 
