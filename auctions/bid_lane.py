@@ -5,7 +5,8 @@ after another, and most are refused because someone else got the price step firs
 bid cost the web server several times the CPU of the bid's own SQL (routing, hooks, the cookie
 session, argument parsing, the ORM's identity map for the caller; ``bench/RESULTS.md``). This WSGI
 wrapper serves the common bid directly: the same token check, the same idempotency record, the same
-``place_bid`` service and the same problem documents, in one transaction it commits itself.
+bid service (``bid_on``, which ``place_bid`` wraps for Flask) and the same problem documents, in one
+transaction it commits itself.
 
 It serves only the plain case, and hands every other request to the Flask app untouched (its body
 put back), where it is answered as any request is:
@@ -22,8 +23,9 @@ put back), where it is answered as any request is:
 
 What the lane answers itself: the receipt (201) and the service's refusals, which are what a bidder
 meets nearly every time; and, as Flask's route would, a 503 when the database is lost mid-bid
-(the transaction is rolled back whole, and the bidder retries with the same key). ``tests/api/test_bid_lane.py`` checks both paths give the same answers.
-``BID_LANE = False`` in the settings turns the lane off.
+(the transaction is rolled back whole, and the bidder retries with the same key).
+``tests/api/test_bid_lane.py`` checks both paths give the same answers. ``BID_LANE = False`` in the
+settings turns the lane off.
 """
 from __future__ import annotations
 
