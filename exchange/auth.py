@@ -131,7 +131,8 @@ def token_digest(token: str) -> str:
 def issue_token(session: Session, user: User, name: str, clock: Clock) -> tuple[ApiToken, str]:
     """Create a token; the plaintext is returned once and only its hash is kept."""
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken(user_id=user.id, name=name, token_hash=token_digest(plain), prefix=plain[:10], created_at=clock.now())
+    tok = ApiToken(user_id=user.id, name=name, token_hash=token_digest(plain), prefix=plain[:10],
+                   created_at=clock.now())
     session.add(tok)
     session.flush()
     return tok, plain

@@ -169,7 +169,8 @@ UNAVAILABLE_HEADERS = (("Retry-After", "1"),)
 
 def unavailable_problem() -> dict[str, Any]:
     """The connection dropped, the server restarts, a lock or serialisation conflict: not our fault (500)."""
-    return problem(503, "database_unavailable", "Service unavailable", "The database is busy or unreachable; try again.")
+    return problem(503, "database_unavailable", "Service unavailable",
+                   "The database is busy or unreachable; try again.")
 
 
 def unavailable_response() -> Response:
